@@ -1,0 +1,41 @@
+# secportal-pipeline: `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG := bash scripts/pg_test_server.sh
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+
+.PHONY: install demo test dev bench clean-data pg-start pg-stop
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, {sys.version.split()[0]} found"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/secportal-pipeline demo
+
+# The PostgreSQL tests run against a real local server that this target installs
+# (if missing), starts on 127.0.0.1, and stops again whatever pytest's outcome.
+test: install
+	$(PG) start
+	SECPORTAL_TEST_PG_URL="$$($(PG) url)" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; $(PG) stop; exit $$status
+
+dev: install
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: install
+	$(BIN)/python bench/intake_bench.py
+
+pg-start:
+	$(PG) start
+pg-stop:
+	$(PG) stop
+
+clean-data:
+	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

@@ -1,0 +1,1 @@
+"""secportal-pipeline: the export contract between a security workspace and its warehouse."""

@@ -1,0 +1,84 @@
+"""Run a contract against a frame and say, in words, what broke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .model import Contract
+from .schema import build_schema
+
+
+@dataclass(frozen=True)
+class Violation:
+    column: str
+    check: str
+    value: str
+    row: int | None
+
+    def describe(self) -> str:
+        where = f" at row {self.row}" if self.row is not None else ""
+        return f"column {self.column!r}: {self.check} (found {self.value!r}){where}"
+
+
+class ContractViolation(Exception):
+    """The frame does not match its contract; ``violations`` lists every failure."""
+
+    def __init__(self, contract: Contract, partition: str, violations: list[Violation], stage: str):
+        self.contract = contract
+        self.partition = partition
+        self.violations = violations
+        self.stage = stage
+        head = "; ".join(v.describe() for v in violations[:10])
+        more = f" (+{len(violations) - 10} more)" if len(violations) > 10 else ""
+        super().__init__(
+            f"{contract.id} v{contract.version} partition {partition} ({stage}): "
+            f"{len(violations)} contract violation(s): {head}{more}"
+        )
+
+
+def _describe_check(check: str, schema_context: str, failure: str) -> str:
+    """Pandera's check names made readable for the person reading the failure."""
+    if check == "column_in_schema":
+        return "column not in the contract (added or renamed)"
+    if check == "column_in_dataframe":
+        return "contract column missing from the data (removed or renamed)"
+    if check == "column_ordered":
+        return "column out of the contract's order"
+    if check.startswith("dtype("):
+        return f"type differs from the contract: expected {check[6:-1]}"
+    if check == "not_nullable":
+        return "required value is empty"
+    if check == "field_uniqueness":
+        return "duplicate value in a unique column"
+    return f"failed check {check}"
+
+
+def violations_from(error: pa.errors.SchemaErrors) -> list[Violation]:
+    cases = error.failure_cases
+    out = []
+    for case in cases.to_dict("records"):
+        column = case.get("column")
+        failure = case.get("failure_case")
+        if column is None or (isinstance(column, float) and pd.isna(column)):
+            column = str(failure)  # schema-level checks name the column as the failure case
+        index = case.get("index")
+        row = None if index is None or (isinstance(index, float) and pd.isna(index)) else int(index)
+        out.append(Violation(
+            column=str(column),
+            check=_describe_check(str(case.get("check")), str(case.get("schema_context")), str(failure)),
+            value=str(failure),
+            row=row,
+        ))
+    return out
+
+
+def validate(frame: pd.DataFrame, contract: Contract, *, partition: str, landed: bool = False) -> pd.DataFrame:
+    """Return ``frame`` unchanged when it meets the contract; raise ContractViolation if not."""
+    schema = build_schema(contract, landed=landed)
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as error:
+        raise ContractViolation(contract, partition, violations_from(error), "landed" if landed else "canonical") from None

@@ -1,0 +1,141 @@
+"""The one audited way a scanner file enters the workspace (CLI and sensor both call it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..workspace.accounts import INTAKE_HANDLE, ensure_service_accounts, user_id_for
+from ..workspace.activity import record_event, utcnow
+from ..workspace.schema import scan_executions
+from .errors import ImportRefused
+from .loader import ScanLoader, issue_dicts
+from .parsers import open_scan
+
+
+@dataclass
+class FileSummary:
+    """What happened to one file, for the CLI, the sensor's metadata and the activity log."""
+
+    file: str
+    sha256: str
+    outcome: str  # imported, skipped, quarantined
+    reason: str = ""
+    tool: str = ""
+    variant: str = ""
+    new: int = 0
+    updated: int = 0
+    reopened: int = 0
+    unchanged: int = 0
+    rows_skipped: int = 0
+    blank_rows: int = 0
+    scan_ids: list[int] = field(default_factory=list)
+    row_issues: list[dict[str, Any]] = field(default_factory=list)
+    unmapped_columns: list[str] = field(default_factory=list)
+    quarantined_to: str = ""
+
+    def line(self) -> str:
+        name = Path(self.file).name
+        if self.outcome == "imported":
+            text = (f"{name}: imported ({self.tool}{'/' + self.variant if self.variant else ''}) "
+                    f"new={self.new} updated={self.updated} reopened={self.reopened} "
+                    f"unchanged={self.unchanged} skipped={self.rows_skipped}")
+            return text + (f" blank_rows={self.blank_rows}" if self.blank_rows else "")
+        if self.outcome == "skipped":
+            return f"{name}: skipped ({self.reason})"
+        return f"{name}: quarantined ({self.reason}) -> {self.quarantined_to}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _already_imported(conn: sa.Connection, sha256: str) -> datetime | None:
+    return conn.execute(
+        sa.select(sa.func.min(scan_executions.c.imported_at)).where(scan_executions.c.file_sha256 == sha256)
+    ).scalar_one_or_none()
+
+
+def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Path) -> Path:
+    """Move a refused file aside with a JSON report beside it; never overwrite an earlier one."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    target = quarantine_dir / f"{sha256[:12]}__{path.name}"
+    report = {
+        "file": str(path), "sha256": sha256, "format_guess": error.format_guess,
+        "reason": error.reason, "line": error.line, "column": error.column,
+        "element_path": error.element_path, "quarantined_at": utcnow().isoformat(),
+    }
+    report_path = target.with_name(target.name + ".json")
+    tmp = report_path.with_name(report_path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    shutil.move(str(path), target)
+    tmp.replace(report_path)
+    return target
+
+
+def import_file(
+    engine: sa.Engine,
+    path: Path,
+    *,
+    quarantine_dir: Path | None = None,
+    actor_handle: str = INTAKE_HANDLE,
+    engagement_id: int | None = None,
+    source_pipeline: str | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FileSummary:
+    """Import one file: all of it in one transaction, or none of it.
+
+    A refused file is moved to ``quarantine_dir`` (when given) with a report; the
+    workspace is left exactly as it was.
+    """
+    path = Path(path)
+    sha256 = file_sha256(path)
+    now = now or utcnow()
+    with engine.begin() as conn:
+        ensure_service_accounts(conn, now)
+        earlier = _already_imported(conn, sha256)
+    if earlier is not None:
+        return FileSummary(str(path), sha256, "skipped", reason=f"already imported on {earlier:%Y-%m-%d %H:%M} UTC (same sha256)")
+    try:
+        with engine.begin() as conn:
+            actor_id = user_id_for(conn, actor_handle)
+            meta, records = open_scan(path)
+            loader = ScanLoader(conn, meta=meta, source_file=path.name, file_sha256=sha256, actor_id=actor_id,
+                                now=now, engagement_id=engagement_id, source_pipeline=source_pipeline)
+            counts = loader.load(records, progress=progress)
+            summary = FileSummary(
+                str(path), sha256, "imported", tool=meta.source_tool, variant=meta.variant,
+                new=counts.new, updated=counts.updated, reopened=counts.reopened, unchanged=counts.unchanged,
+                rows_skipped=sum(1 for i in meta.issues if i.skipped), blank_rows=meta.blank_rows,
+                scan_ids=counts.scan_ids, row_issues=issue_dicts(meta.issues),
+                unmapped_columns=list(meta.unmapped_columns),
+            )
+            if not counts.scan_ids:
+                summary.reason = "the file holds no findings"
+            record_event(
+                conn, actor_id=actor_id, entity_type="import", entity_id=sha256[:16], action="import.completed",
+                occurred_at=now,
+                metadata={k: v for k, v in summary.to_dict().items() if k not in {"outcome", "quarantined_to"}},
+            )
+            return summary
+    except ImportRefused as error:
+        summary = FileSummary(str(path), sha256, "quarantined", reason=str(error), tool=error.format_guess)
+        if quarantine_dir is not None:
+            summary.quarantined_to = str(quarantine(path, sha256, error, quarantine_dir))
+        return summary

@@ -1,0 +1,76 @@
+"""Blocking checks the assets run on what they just wrote.
+
+They are declared as check specs on the assets themselves, so each result belongs to
+the partition the run materialized: landed files meet their contract, and the
+warehouse holds exactly the manifest's rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from ..contracts.model import Contract
+from ..contracts.schema import dtype_for
+from ..contracts.validate import ContractViolation, validate
+from ..exports.landing import partition_dir, read_manifest
+from ..warehouse.ddl import published_table
+
+LANDED_CONTRACT = "landed_contract"
+MATCHES_MANIFEST = "matches_manifest"
+
+
+def landed_contract_spec(contract: Contract) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(LANDED_CONTRACT, asset=contract.id, blocking=True,
+                             description=f"Landed files of {contract.id} meet contract v{contract.version}.")
+
+
+def matches_manifest_spec(contract: Contract) -> dg.AssetCheckSpec:
+    table = published_table(contract)
+    return dg.AssetCheckSpec(MATCHES_MANIFEST, asset=table, blocking=True,
+                             description=f"published.{table} holds exactly the manifest's rows per partition.")
+
+
+def _landed_frame(path: Path, contract: Contract) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    for column in contract.landed_columns:
+        if column.name in frame.columns:
+            frame[column.name] = frame[column.name].astype(dtype_for(column, landed=True))
+    return frame
+
+
+def check_landed(contract: Contract, landing_root: Path, partition: str) -> dg.AssetCheckResult:
+    """Re-read the landed Parquet and run the landed contract on it."""
+    directory = partition_dir(landing_root, contract, partition)
+    frame = _landed_frame(directory / f"{contract.id}.parquet", contract)
+    try:
+        validate(frame, contract, partition=partition, landed=True)
+    except ContractViolation as violation:
+        return dg.AssetCheckResult(
+            check_name=LANDED_CONTRACT, passed=False, description=str(violation),
+            metadata={"failure_cases": dg.MetadataValue.json([v.__dict__ for v in violation.violations[:200]])},
+        )
+    return dg.AssetCheckResult(check_name=LANDED_CONTRACT, passed=True, metadata={"rows": len(frame)})
+
+
+def check_reconciled(contract: Contract, landing_root: Path, warehouse: Path,
+                     partitions: list[str]) -> dg.AssetCheckResult:
+    """Warehouse rows per partition equal the manifest's row count, naming any that differ."""
+    table = published_table(contract)
+    mismatches = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for key in partitions:
+            expected = read_manifest(partition_dir(landing_root, contract, key))["row_count"]
+            actual = con.execute(f'SELECT count(*) FROM published."{table}" WHERE _partition = ?', [key]).fetchone()[0]
+            if actual != expected:
+                mismatches[key] = {"manifest": expected, "warehouse": actual}
+    if mismatches:
+        text = "; ".join(f"partition {k}: manifest {v['manifest']} rows, warehouse {v['warehouse']} rows"
+                         for k, v in mismatches.items())
+        return dg.AssetCheckResult(check_name=MATCHES_MANIFEST, passed=False, description=text,
+                                   metadata={"mismatches": dg.MetadataValue.json(mismatches)})
+    return dg.AssetCheckResult(check_name=MATCHES_MANIFEST, passed=True,
+                               metadata={"partitions": len(partitions)})

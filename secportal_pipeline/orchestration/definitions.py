@@ -1,0 +1,41 @@
+"""The Dagster code location: a table of contents, nothing more.
+
+Every export class comes from its contract in ``contracts/``: its export asset,
+its warehouse table, their checks, and the job and schedule of its cadence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import dagster as dg
+
+from ..config import load_settings
+from ..contracts.model import load_contracts
+from .assets.exports import export_asset
+from .assets.warehouse import warehouse_asset
+from .resources import PipelineResource
+from .schedules import cadence_job, cadence_schedule
+
+
+def build_definitions() -> dg.Definitions:
+    settings = load_settings()
+    contracts = load_contracts(settings.contracts_dir)
+    assets: list[dg.AssetsDefinition] = []
+    by_cadence: dict[str, list[dg.AssetKey]] = defaultdict(list)
+    for contract in contracts.values():
+        exported, loaded = export_asset(contract), warehouse_asset(contract)
+        assets += [exported, loaded]
+        by_cadence[contract.custom.get("partitioning", "weekly")] += [exported.key, loaded.key]
+    jobs = [cadence_job(cadence, keys) for cadence, keys in sorted(by_cadence.items())]
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        schedules=[cadence_schedule(job) for job in jobs],
+        resources={"pipeline": PipelineResource.from_settings(settings)},
+        # one process per run: a 2-core box re-importing the module per step is slower
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

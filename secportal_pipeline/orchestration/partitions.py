@@ -1,0 +1,16 @@
+"""Partition definitions per cadence (DESIGN §4), all in UTC."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..config import load_settings
+
+_START = load_settings().partitions_start
+
+# day_offset=1: weeks run Monday to Sunday (Dagster's default week starts on Sunday)
+weekly = dg.WeeklyPartitionsDefinition(start_date=_START, day_offset=1, timezone="UTC")
+daily = dg.DailyPartitionsDefinition(start_date=_START, timezone="UTC")
+monthly = dg.MonthlyPartitionsDefinition(start_date=_START[:8] + "01", timezone="UTC")
+
+BY_CADENCE = {"weekly": weekly, "daily": daily, "monthly": monthly}
