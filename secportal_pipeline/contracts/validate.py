@@ -39,7 +39,10 @@ class ContractViolation(Exception):
         )
 
 
-def _describe_check(check: str, schema_context: str, failure: str) -> str:
+SCHEMA_LEVEL_CHECKS = {"column_in_schema", "column_in_dataframe", "column_ordered"}
+
+
+def _describe_check(check: str) -> str:
     """Pandera's check names made readable for the person reading the failure."""
     if check == "column_in_schema":
         return "column not in the contract (added or renamed)"
@@ -62,13 +65,14 @@ def violations_from(error: pa.errors.SchemaErrors) -> list[Violation]:
     for case in cases.to_dict("records"):
         column = case.get("column")
         failure = case.get("failure_case")
-        if column is None or (isinstance(column, float) and pd.isna(column)):
+        check = str(case.get("check"))
+        if check in SCHEMA_LEVEL_CHECKS or column is None or (isinstance(column, float) and pd.isna(column)):
             column = str(failure)  # schema-level checks name the column as the failure case
         index = case.get("index")
         row = None if index is None or (isinstance(index, float) and pd.isna(index)) else int(index)
         out.append(Violation(
             column=str(column),
-            check=_describe_check(str(case.get("check")), str(case.get("schema_context")), str(failure)),
+            check=_describe_check(check),
             value=str(failure),
             row=row,
         ))

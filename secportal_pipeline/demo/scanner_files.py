@@ -908,6 +908,7 @@ _SERVICE_TEXT = {
     "msrdp": "A Terminal Services server is running on this port.",
 }
 _ASSET_KINDS = ("host", "web")
+_WINDOWS_HINTS = ("dc", "ad", "win", "files", "fs", "exch", "rds")  # host names that read as Windows
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -1044,7 +1045,8 @@ class AssetProfile:
 def asset_profile(asset_ref: str, kind: str, seed: int, ip: str = "") -> AssetProfile:
     """What an asset runs: OS, open services and software versions, stable for a seed."""
     rng = _rng(seed, "profile", asset_ref)
-    windows = kind == "host" and rng.random() < 0.5
+    hinted = asset_ref.split(".")[0].rstrip("0123456789-").startswith(_WINDOWS_HINTS)
+    windows = kind == "host" and (rng.random() < 0.5 or hinted)
     os_name, os_cpe = rng.choice(_WINDOWS if windows else _LINUX)
     if windows:
         tcp = [(135, "epmap"), (139, "smb"), (445, "cifs"), (3389, "msrdp")]
@@ -1414,7 +1416,7 @@ def _burp_exchange(issue: BurpIssueType, spot: BurpSpot, profile: AssetProfile, 
     if issue.status == 500:
         page = ("<html><body><h1>Internal Server Error</h1><p>You have an error in your SQL syntax; check the "
                 "manual that corresponds to your MySQL server version for the right syntax to use near "
-                f"'''{escape(spot.value)}''' at line 1</p></body></html>")
+                f"'{escape(spot.value)}' at line 1</p></body></html>")
         status = "500 Internal Server Error"
     else:
         shown = spot.value if issue.type_id in (2097920, 4197376) else escape(spot.value)
