@@ -1152,7 +1152,7 @@ def _candidates(scan: PlannedScan, profile: AssetProfile, seed: int) -> list[Sca
         for plugin in NESSUS_PLUGINS:
             places = _WHERE[plugin.where](profile)
             rng = _rng(seed, "select", scan.asset_ref, "nessus", plugin.plugin_id)
-            if not places or not (plugin.always or rng.random() < (0.8 if plugin.severity == 0 else 0.45)):
+            if not places or not (plugin.always or rng.random() < (0.55 if plugin.severity == 0 else 0.65)):
                 continue
             for port, svc, proto in places:
                 key = (plugin.plugin_id, port, proto)

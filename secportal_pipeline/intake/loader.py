@@ -40,6 +40,7 @@ class LoadCounts:
     updated: int = 0
     reopened: int = 0
     unchanged: int = 0
+    duplicates: int = 0  # the same finding reported twice in one file, counted once
     scan_ids: list[int] = field(default_factory=list)
 
 
@@ -152,6 +153,7 @@ class ScanLoader:
             fp = values["fingerprint"]
             target.modules.add(record.module)
             if fp in target.seen:  # the same finding twice in one file: count it once
+                self.counts.duplicates += 1
                 continue
             target.seen.add(fp)
             finding_id = self._upsert(record, values, existing.get(fp))

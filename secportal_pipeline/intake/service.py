@@ -36,6 +36,7 @@ class FileSummary:
     reopened: int = 0
     unchanged: int = 0
     rows_skipped: int = 0
+    duplicates_merged: int = 0
     blank_rows: int = 0
     scan_ids: list[int] = field(default_factory=list)
     row_issues: list[dict[str, Any]] = field(default_factory=list)
@@ -48,6 +49,8 @@ class FileSummary:
             text = (f"{name}: imported ({self.tool}{'/' + self.variant if self.variant else ''}) "
                     f"new={self.new} updated={self.updated} reopened={self.reopened} "
                     f"unchanged={self.unchanged} skipped={self.rows_skipped}")
+            if self.duplicates_merged:
+                text += f" merged_duplicates={self.duplicates_merged}"
             return text + (f" blank_rows={self.blank_rows}" if self.blank_rows else "")
         if self.outcome == "skipped":
             return f"{name}: skipped ({self.reason})"
@@ -123,6 +126,7 @@ def import_file(
                 str(path), sha256, "imported", tool=meta.source_tool, variant=meta.variant,
                 new=counts.new, updated=counts.updated, reopened=counts.reopened, unchanged=counts.unchanged,
                 rows_skipped=sum(1 for i in meta.issues if i.skipped), blank_rows=meta.blank_rows,
+                duplicates_merged=counts.duplicates + meta.duplicates_merged,
                 scan_ids=counts.scan_ids, row_issues=issue_dicts(meta.issues),
                 unmapped_columns=list(meta.unmapped_columns),
             )
