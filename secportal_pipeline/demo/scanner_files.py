@@ -351,6 +351,15 @@ NESSUS_PLUGINS: tuple[NessusPlugin, ...] = (
         output="\nPage : /login\nDestination Page : /login\nInput name : password\n",
         cwes=("CWE-522",), published="2009/10/07",
     ),
+    NessusPlugin(
+        30218, "Terminal Services Encryption Level is not FIPS-140 Compliant", "Misc.", 1, "rdp",
+        "The remote host is not FIPS-140 compliant.",
+        "The encryption setting used by the remote Terminal Services service is not FIPS-140\n"
+        "compliant.",
+        "Change RDP encryption level to : 4. FIPS Compliant",
+        output="\nThe terminal services encryption level is set to :\n\n2. Medium (Client Compatible)\n",
+        cvss2=("CVSS2#AV:N/AC:H/Au:N/C:P/I:N/A:N", "2.6"), published="2008/02/11",
+    ),
     # ---- medium (severity 2) ----------------------------------------------------------
     NessusPlugin(
         51192, "SSL Certificate Cannot Be Trusted", "General", 2, "https",
@@ -490,6 +499,42 @@ NESSUS_PLUGINS: tuple[NessusPlugin, ...] = (
         output="\nThe following Terminal Services protocol are supported : \n\n  PROTOCOL_SSL\n  PROTOCOL_HYBRID\n",
         cvss2=("CVSS2#AV:N/AC:H/Au:N/C:P/I:P/A:P", "5.1"),
         cvss3=("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:N", "6.5"), published="2012/03/23",
+    ),
+    NessusPlugin(
+        18405, "Microsoft Windows Remote Desktop Protocol Server Man-in-the-Middle Weakness", "Windows", 2, "rdp",
+        "It may be possible to get access to the remote host.",
+        "The remote version of the Remote Desktop Protocol Server (Terminal Service) is\n"
+        "vulnerable to a man-in-the-middle (MiTM) attack: the server does not prove its\n"
+        "identity to the client, so an attacker who can intercept the traffic can read the\n"
+        "session, including the keystrokes of the user logging in.",
+        "Force the use of SSL as a transport layer for this service if supported, or select\n"
+        "the 'Allow connections only from computers running Remote Desktop with Network Level\n"
+        "Authentication' setting if it is available.",
+        cves=("CVE-2005-1794",), xrefs=("CERT-CC:CA-2005-1794",),
+        cvss2=("CVSS2#AV:N/AC:H/Au:N/C:P/I:P/A:P", "5.1"),
+        cvss3=("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:L/A:N", "6.5"), published="2005/06/01",
+    ),
+    NessusPlugin(
+        57690, "Terminal Services Encryption Level is Medium or Low", "Misc.", 2, "rdp",
+        "The remote host is using weak cryptography.",
+        "The remote Terminal Services service is not configured to use strong cryptography.\n"
+        "Using weak cryptography with this service may allow an attacker to eavesdrop on the\n"
+        "communications more easily and obtain screenshots and/or keystrokes.",
+        "Change RDP encryption level to one of :\n\n 3. High\n\n 4. FIPS Compliant",
+        output="\nThe terminal services encryption level is set to :\n\n2. Medium (Client Compatible)\n",
+        cvss2=("CVSS2#AV:N/AC:M/Au:N/C:P/I:N/A:N", "4.3"), published="2012/01/25",
+    ),
+    NessusPlugin(
+        26920, "Microsoft Windows SMB NULL Session Authentication", "Windows", 2, "smb",
+        "It is possible to log into the remote Windows host with a NULL session.",
+        "The remote host is running Microsoft Windows, and it is possible to log into it using a\n"
+        "NULL session (i.e., with no login or password). Depending on the configuration, an\n"
+        "unauthenticated remote attacker may be able to enumerate users and shares.",
+        "Restrict anonymous access: set RestrictAnonymous and RestrictNullSessAccess, and remove\n"
+        "shares and pipes from the anonymous-access lists.",
+        output="\nIt was possible to bind to the \\\\srvsvc pipe\n",
+        cves=("CVE-1999-0519", "CVE-1999-0520", "CVE-2002-1117"), xrefs=("BID:494",),
+        cvss2=("CVSS2#AV:N/AC:L/Au:N/C:P/I:N/A:N", "5.0"), published="2007/10/04",
     ),
     # ---- high (severity 3) ------------------------------------------------------------
     NessusPlugin(
@@ -810,7 +855,7 @@ BURP_ISSUES: tuple[BurpIssueType, ...] = (
          BurpSpot("/feedback", f"/feedback [{FORMULA_PAYLOADS[0]} parameter]", FORMULA_PAYLOADS[0], "POST",
                   FORMULA_PAYLOADS[1], evidence=(FORMULA_PAYLOADS[1], FORMULA_PAYLOADS[2])),
          BurpSpot("/search", "/search [ref parameter]", "ref", "GET", FORMULA_PAYLOADS[3],
-                  evidence=(FORMULA_PAYLOADS[3],))),
+                  evidence=(FORMULA_PAYLOADS[3], '"]]><img src=x onerror=alert(1)>'))),
         always=True,
     ),
     BurpIssueType(

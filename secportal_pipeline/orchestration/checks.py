@@ -42,18 +42,23 @@ def _landed_frame(path: Path, contract: Contract) -> pd.DataFrame:
     return frame
 
 
-def check_landed(contract: Contract, landing_root: Path, partition: str) -> dg.AssetCheckResult:
-    """Re-read the landed Parquet and run the landed contract on it."""
-    directory = partition_dir(landing_root, contract, partition)
-    frame = _landed_frame(directory / f"{contract.id}.parquet", contract)
-    try:
-        validate(frame, contract, partition=partition, landed=True)
-    except ContractViolation as violation:
-        return dg.AssetCheckResult(
-            check_name=LANDED_CONTRACT, passed=False, description=str(violation),
-            metadata={"failure_cases": dg.MetadataValue.json([v.__dict__ for v in violation.violations[:200]])},
-        )
-    return dg.AssetCheckResult(check_name=LANDED_CONTRACT, passed=True, metadata={"rows": len(frame)})
+def check_landed(contract: Contract, landing_root: Path, partitions: list[str]) -> dg.AssetCheckResult:
+    """Re-read each landed Parquet and run the landed contract on it."""
+    rows = 0
+    for partition in partitions:
+        directory = partition_dir(landing_root, contract, partition)
+        frame = _landed_frame(directory / f"{contract.id}.parquet", contract)
+        try:
+            validate(frame, contract, partition=partition, landed=True)
+        except ContractViolation as violation:
+            return dg.AssetCheckResult(
+                check_name=LANDED_CONTRACT, passed=False, description=str(violation),
+                metadata={"partition": partition, "failure_cases": dg.MetadataValue.json(
+                    [v.__dict__ for v in violation.violations[:200]])},
+            )
+        rows += len(frame)
+    return dg.AssetCheckResult(check_name=LANDED_CONTRACT, passed=True,
+                               metadata={"rows": rows, "partitions": len(partitions)})
 
 
 def check_reconciled(contract: Contract, landing_root: Path, warehouse: Path,

@@ -285,7 +285,7 @@ def test_non_ascii_text_in_plugin_output(twelve_weeks) -> None:
         if scan.tool == "nessus"
         for e in _parse(path).getroot().iter("plugin_output")
     )
-    for text in ("Zertifikat läuft ab", "日本語", "Café", "Müller"):
+    for text in ("Zertifikat läuft ab", "日本語", "Café"):
         assert text in outputs
 
 
@@ -299,7 +299,7 @@ def test_formula_payloads_in_burp_findings(twelve_weeks) -> None:
         evidence |= {e.text for e in root.iter("issueDetailItem")}
     assert set(FORMULA_PAYLOADS) <= evidence  # each as a whole value, leading formula character first
     assert any(FORMULA_PAYLOADS[0] in loc for loc in locations)
-    assert '"]]><script>alert(document.domain)</script>' in evidence  # survived the CDATA split
+    assert '"]]><img src=x onerror=alert(1)>' in evidence  # "]]>" survived the CDATA split
 
 
 def test_special_characters_are_escaped(tmp_path: Path) -> None:

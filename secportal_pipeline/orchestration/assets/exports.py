@@ -27,22 +27,26 @@ def export_asset(contract: Contract) -> dg.AssetsDefinition:
         tags={"export_class": contract.id, "contract_major": str(contract.major)},
         metadata={"contract_version": contract.version, "service_account": contract.service_account},
         check_specs=[landed_contract_spec(contract)],
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _export(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-        result = export_partition(
-            pipeline.engine(), pipeline.contract(contract.id), context.partition_key,
-            landing_root=pipeline.landing_path, key=pipeline.hmac_key(), run_id=context.run_id,
-        )
-        manifest = result.landed.manifest
+        current, key = pipeline.contract(contract.id), pipeline.hmac_key()
+        results = [
+            export_partition(pipeline.engine(), current, partition, landing_root=pipeline.landing_path,
+                             key=key, run_id=context.run.run_id)
+            for partition in context.partition_keys
+        ]
+        last = results[-1].landed
         return dg.MaterializeResult(
-            check_results=[check_landed(result.contract, pipeline.landing_path, context.partition_key)],
+            check_results=[check_landed(current, pipeline.landing_path, list(context.partition_keys))],
             metadata={
-                "rows": dg.MetadataValue.int(result.rows),
-                "landing_dir": dg.MetadataValue.path(str(result.landed.directory)),
-                "contract_version": contract.version,
-                "service_account": manifest["service_account"],
-                "hmac_key_id": manifest["hmac_key_id"],
-                "files": dg.MetadataValue.json(manifest["files"]),
+                "rows": dg.MetadataValue.int(sum(r.rows for r in results)),
+                "partitions": dg.MetadataValue.json({r.partition: r.rows for r in results}),
+                "landing_dir": dg.MetadataValue.path(str(last.directory)),
+                "contract_version": current.version,
+                "service_account": last.manifest["service_account"],
+                "hmac_key_id": last.manifest["hmac_key_id"],
+                "files": dg.MetadataValue.json(last.manifest["files"]),
             }
         )
 
