@@ -61,12 +61,13 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 # Run a server-side command as the cluster owner: `postgres` when we are root,
 # the current user otherwise. cd / so that an untraversable cwd does not upset
-# the PostgreSQL tools.
+# the PostgreSQL tools. fd 9 (our flock) is closed so that the postmaster
+# started by pg_ctl does not inherit it and hold the lock forever.
 as_owner() {
     if is_root; then
-        (cd / && runuser -u postgres -- "$@")
+        (cd / && runuser -u postgres -- "$@" 9>&-)
     else
-        (cd / && "$@")
+        (cd / && "$@" 9>&-)
     fi
 }
 
@@ -86,7 +87,7 @@ find_bindir() {
 with_lock() {
     # Serialise start/stop/clean for this port (teammates and parallel `make
     # test` runs share the machine). The lock is released when we exit.
-    exec 9>>"${LOCK_FILE}"
+    exec 9>>"${LOCK_FILE}" || die "cannot open lock file ${LOCK_FILE}"
     flock -w 300 9 || die "timed out waiting for ${LOCK_FILE}"
 }
 
@@ -117,14 +118,14 @@ apt_install_postgresql() {
     local updated=0
     if ! apt-cache show postgresql >/dev/null 2>&1; then
         log "apt-get update (package lists do not know 'postgresql')"
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update >&2 9>&-
         updated=1
     fi
-    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" postgresql >&2; then
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" postgresql >&2 9>&-; then
         [[ "$updated" -eq 0 ]] || die "apt-get install postgresql failed"
         log "apt-get install failed; retrying after apt-get update"
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update >&2
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" postgresql >&2 \
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update >&2 9>&-
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" postgresql >&2 9>&- \
             || die "apt-get install postgresql failed"
     fi
     # Belt and braces: if some Debian cluster got started by the install, stop
@@ -134,7 +135,7 @@ apt_install_postgresql() {
         while read -r ver name _port status rest; do
             if [[ "$status" == online* ]]; then
                 log "stopping Debian cluster ${ver}/${name} started by the package install (unused)"
-                "${sudo[@]}" pg_ctlcluster "$ver" "$name" stop || true
+                "${sudo[@]}" pg_ctlcluster "$ver" "$name" stop 9>&- || true
             fi
         done < <(pg_lsclusters -h 2>/dev/null || true)
     fi
@@ -153,11 +154,20 @@ ensure_postgres_user() {
 # True when *our* server (socket in our data dir) accepts connections.
 server_ready() {
     [[ -d "${PG_DATA}" ]] || return 1
-    "${BINDIR}/pg_isready" -q -h "${PG_DATA}" -p "${PORT}" >/dev/null 2>&1
+    "${BINDIR}/pg_isready" -q -U "${DB_USER}" -d postgres -h "${PG_DATA}" -p "${PORT}" >/dev/null 2>&1
 }
 
+# True when the postmaster recorded in postmaster.pid is a live process.
+# (pg_ctl status alone is fooled by zombies: in containers whose PID 1 does
+# not reap orphans, a crashed postmaster stays a zombie and kill -0 works.)
 postmaster_alive() {
+    local pid state
     [[ -f "${PG_DATA}/postmaster.pid" ]] || return 1
+    pid="$(head -n 1 "${PG_DATA}/postmaster.pid" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ -r "/proc/${pid}/stat" ]] || return 1
+    state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/${pid}/stat" 2>/dev/null || true)"
+    [[ "$state" != "Z" && "$state" != "X" ]] || return 1
     as_owner "${BINDIR}/pg_ctl" status -D "${PG_DATA}" >/dev/null 2>&1
 }
 
@@ -274,14 +284,16 @@ cmd_start() {
         return 0
     fi
     # Someone else on our port? Then we would fail with a confusing log.
-    if "${BINDIR}/pg_isready" -q -h 127.0.0.1 -p "${PORT}" >/dev/null 2>&1; then
+    if "${BINDIR}/pg_isready" -q -U "${DB_USER}" -d postgres -h 127.0.0.1 -p "${PORT}" >/dev/null 2>&1; then
         die "another server already listens on 127.0.0.1:${PORT}; stop it or set SECPORTAL_PG_PORT"
     fi
 
     prepare_base_dir
     init_cluster
     write_runtime_conf
-    rm -f "${PG_DATA}/postmaster.pid"  # stale (postmaster_alive said no)
+    # Stale lock files of a dead postmaster (postmaster_alive said no). The
+    # server would refuse to start if their PID is a zombie or was reused.
+    rm -f "${PG_DATA}/postmaster.pid" "${PG_DATA}"/.s.PGSQL.*.lock
 
     local t0
     t0="$(now)"
@@ -310,7 +322,7 @@ cmd_stop() {
 
 cmd_status() {
     BINDIR="$(find_bindir)" || { log "PostgreSQL not installed"; return 1; }
-    if "${BINDIR}/pg_isready" -q -h 127.0.0.1 -p "${PORT}" >/dev/null 2>&1; then
+    if "${BINDIR}/pg_isready" -q -U "${DB_USER}" -d postgres -h 127.0.0.1 -p "${PORT}" >/dev/null 2>&1; then
         log "accepting connections on 127.0.0.1:${PORT}"
         return 0
     fi

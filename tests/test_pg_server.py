@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from pg_fixtures import DB_PREFIX, temporary_database  # noqa: I001 (tests/ is on sys.path)
+from tests.pg_fixtures import DB_PREFIX, temporary_database
 
 pytestmark = pytest.mark.postgres
 

@@ -29,8 +29,11 @@ def ensure_demo_key(settings: Settings) -> None:
 
 
 def ensure_dagster_home() -> dg.DagsterInstance:
-    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    """The instance at $DAGSTER_HOME (default ./dagster_home), given the project's config if it has none."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(REPO_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     return dg.DagsterInstance.get()
 
 
@@ -89,7 +92,12 @@ def run_demo(settings: Settings, *, intake_dir: Path | None = None, weeks: int |
     partitions = completed_weeks(DEFAULT_FIRST_MONDAY, weeks)
     echo(f"materializing findings_snapshot + warehouse for {len(partitions)} weeks "
          f"({partitions[0]} .. {partitions[-1]}) in-process")
-    run_partitions(build_definitions(), WEEKLY_JOB, partitions, instance)
+    def report(key: str, result) -> None:
+        rows = [m.materialization.metadata["rows"].value for m in result.get_asset_materialization_events()
+                if m.asset_key == dg.AssetKey("findings_snapshot")]
+        echo(f"  {key}: findings_snapshot {rows[0] if rows else '?'} rows landed and loaded (run {result.run_id[:8]})")
+
+    run_partitions(build_definitions(), WEEKLY_JOB, partitions, instance, on_done=report)
     figures = summarize(settings, engine, echo)
     figures["extra_imports"] = [s.to_dict() for s in extra]
     return figures

@@ -411,7 +411,8 @@ NESSUS_PLUGINS: tuple[NessusPlugin, ...] = (
         output="\nList of RC4 cipher suites supported by the remote server :\n\n  High Strength Ciphers (>= 112-bit key)\n\n"
         "    RC4-SHA                       0x00, 0x05       RSA           RSA      RC4(128)               SHA1\n",
         see_also=("https://www.rc4nomore.com/", "https://www.imperva.com/docs/HII_Attacking_SSL_when_using_RC4.pdf"),
-        cves=("CVE-2013-2566", "CVE-2015-2808"), cwes=("CWE-327",), xrefs=("BID:58796", "BID:73684", "CEA-ID:CEA-2021-0004"),
+        cves=("CVE-2013-2566", "CVE-2015-2808"), cwes=("CWE-327",),
+        xrefs=("BID:58796", "BID:73684", "CEA-ID:CEA-2021-0004"),
         cvss2=("CVSS2#AV:N/AC:H/Au:N/C:P/I:N/A:N", "2.6"),
         cvss3=("CVSS:3.0/AV:N/AC:H/PR:N/UI:R/S:U/C:H/I:N/A:N", "5.3"), published="2013/04/05",
     ),
@@ -927,6 +928,8 @@ _BURP_DTD = """<!DOCTYPE issues [
 ]>"""
 
 BURP_VERSION = "2025.8.4"
+# Share of applicable catalogue entries an asset shows at some point (per entry, per asset).
+PICK_INFO, PICK_VULN, PICK_BURP = 0.55, 0.65, 0.6
 NESSUS_POLICY = "Basic Network Scan"
 
 # Asset profiles: operating systems (name, CPE) and software versions picked per asset.
@@ -1197,7 +1200,7 @@ def _candidates(scan: PlannedScan, profile: AssetProfile, seed: int) -> list[Sca
         for plugin in NESSUS_PLUGINS:
             places = _WHERE[plugin.where](profile)
             rng = _rng(seed, "select", scan.asset_ref, "nessus", plugin.plugin_id)
-            if not places or not (plugin.always or rng.random() < (0.55 if plugin.severity == 0 else 0.65)):
+            if not places or not (plugin.always or rng.random() < (PICK_INFO if plugin.severity == 0 else PICK_VULN)):
                 continue
             for port, svc, proto in places:
                 key = (plugin.plugin_id, port, proto)
@@ -1210,7 +1213,7 @@ def _candidates(scan: PlannedScan, profile: AssetProfile, seed: int) -> list[Sca
             rng = _rng(seed, "select", scan.asset_ref, "burp", issue.type_id)
             if issue.always:
                 spots = list(issue.spots)
-            elif rng.random() < 0.6:
+            elif rng.random() < PICK_BURP:
                 spots = sorted(rng.sample(issue.spots, rng.randint(1, len(issue.spots))), key=issue.spots.index)
             else:
                 continue
@@ -1438,7 +1441,9 @@ def _nessus_document(scan: PlannedScan, profile: AssetProfile, items: list[ScanI
 # --------------------------------------------------------------------------------------
 
 
-def _burp_exchange(issue: BurpIssueType, spot: BurpSpot, profile: AssetProfile, when: datetime, seed: int) -> tuple[bytes, bytes]:
+def _burp_exchange(
+    issue: BurpIssueType, spot: BurpSpot, profile: AssetProfile, when: datetime, seed: int
+) -> tuple[bytes, bytes]:
     """A plausible HTTP request/response pair for one issue spot."""
     session = f"{_h(seed, 'session', profile.asset_ref, when.date()):016x}"
     query = f"{quote_plus(spot.param)}={quote_plus(spot.value)}" if spot.param else ""

@@ -194,7 +194,9 @@ def _seed_registry(conn: sa.Connection, world: DemoWorld, at: datetime, rng: ran
             world.unregistered_assets.append(spec.asset_ref)
             continue
         # verified some weeks before the demo starts: the registry predates the scans
-        verified_at = None if spec.status == "pending" else at - timedelta(days=rng.randint(7, 90), hours=rng.randint(0, 8))
+        verified_at = None
+        if spec.status == "verified":
+            verified_at = at - timedelta(days=rng.randint(7, 90), hours=rng.randint(0, 8))
         create_entity(
             conn, verified_domains,
             {"asset_ref": spec.asset_ref, "client_id": world.client_ids[spec.client],

@@ -135,7 +135,9 @@ def import_file(
             record_event(
                 conn, actor_id=actor_id, entity_type="import", entity_id=sha256[:16], action="import.completed",
                 occurred_at=now,
-                metadata={k: v for k, v in summary.to_dict().items() if k not in {"outcome", "quarantined_to"}},
+                # the file's name, not the importing machine's path to it
+                metadata={**{k: v for k, v in summary.to_dict().items() if k not in {"outcome", "quarantined_to"}},
+                          "file": path.name},
             )
             return summary
     except ImportRefused as error:

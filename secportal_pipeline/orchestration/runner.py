@@ -11,15 +11,24 @@ class RunFailed(RuntimeError):
     pass
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def run_partitions(defs: dg.Definitions, job_name: str, partition_keys: Iterable[str],
-                   instance: dg.DagsterInstance) -> list[dg.ExecuteInProcessResult]:
-    """Execute ``job_name`` once per partition key, stopping at the first failure with its reason."""
+                   instance: dg.DagsterInstance, on_done=None) -> list[dg.ExecuteInProcessResult]:
+    """Execute ``job_name`` once per partition key, stopping at the first failure with its reason.
+
+    Runs are recorded in ``instance`` (so `make dev` shows them); the console gets warnings only.
+    """
     job = defs.resolve_job_def(job_name)
     results = []
     for key in partition_keys:
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False,
+                                        run_config=QUIET)
         if not result.success:
             failures = [event.message for event in result.all_events if event.is_failure]
             raise RunFailed(f"{job_name} partition {key} failed (run {result.run_id}): {' | '.join(failures)}")
         results.append(result)
+        if on_done is not None:
+            on_done(key, result)
     return results

@@ -124,13 +124,19 @@ def request_exception(
 
 
 def decide_exception(
-    conn: sa.Connection, exception_id: int, decision: str, *, approver_id: int, at: datetime
+    conn: sa.Connection, exception_id: int, decision: str, *, actor_id: int, at: datetime
 ) -> list[dict]:
-    """Approve, reject, expire or revoke an exception; the approver is the actor."""
+    """Approve, reject, expire or revoke an exception.
+
+    Approving or rejecting names the actor as the approver; expiring or revoking keeps
+    the approver who decided, so the register still says who accepted the risk.
+    """
+    changes: dict[str, Any] = {"decision": decision, "decided_at": at}
+    if decision in ("approved", "rejected"):
+        changes["approver_id"] = actor_id
     return update_entity(
-        conn, exceptions, exception_id,
-        {"decision": decision, "approver_id": approver_id, "decided_at": at},
-        actor_id=approver_id, occurred_at=at, entity_type="exception", action=f"exception.{decision}",
+        conn, exceptions, exception_id, changes,
+        actor_id=actor_id, occurred_at=at, entity_type="exception", action=f"exception.{decision}",
     )
 
 
