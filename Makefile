@@ -21,10 +21,12 @@ demo: install
 	$(BIN)/secportal-pipeline demo
 
 # The PostgreSQL tests run against a real local server that this target installs
-# (if missing), starts on 127.0.0.1, and stops again whatever pytest's outcome.
+# (if missing) and starts on 127.0.0.1; it stops it afterwards, whatever pytest's
+# outcome, unless the server was already running before (someone else's).
 test: install
-	$(PG) start
-	SECPORTAL_TEST_PG_URL="$$($(PG) url)" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; $(PG) stop; exit $$status
+	@started=0; $(PG) status >/dev/null 2>&1 || { $(PG) start && started=1; }; \
+	SECPORTAL_TEST_PG_URL="$$($(PG) url)" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$started = 1 ]; then $(PG) stop; fi; exit $$status
 
 dev: install
 	$(BIN)/dagster dev -w workspace.yaml
