@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG := bash scripts/pg_test_server.sh
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+DEMO_KEY = $${SECPORTAL_DATA_DIR:-$(CURDIR)/data}/secrets/hmac.key
 
 .PHONY: install demo test dev bench clean-data pg-start pg-stop
 
@@ -28,7 +29,11 @@ test: install
 	SECPORTAL_TEST_PG_URL="$$($(PG) url)" $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$started = 1 ]; then $(PG) stop; fi; exit $$status
 
+# The UI's runs and schedules need the classification key: without one set, the
+# demo's generated key (if the demo has run) is used.
 dev: install
+	@if [ -z "$$SECPORTAL_HMAC_KEY$$SECPORTAL_HMAC_KEY_FILE" ] && [ -f "$(DEMO_KEY)" ]; then \
+	  export SECPORTAL_HMAC_KEY_FILE="$(DEMO_KEY)"; echo "using the demo's classification key $(DEMO_KEY)"; fi; \
 	$(BIN)/dagster dev -w workspace.yaml
 
 bench: install
@@ -39,5 +44,8 @@ pg-start:
 pg-stop:
 	$(PG) stop
 
+# removes what the demo made: the data folder (SECPORTAL_DATA_DIR if set) and the
+# Dagster run storage under DAGSTER_HOME, keeping its dagster.yaml
 clean-data:
-	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs
+	rm -rf "$${SECPORTAL_DATA_DIR:-$(CURDIR)/data}"
+	find "$(DAGSTER_HOME)" -mindepth 1 -maxdepth 1 ! -name 'dagster*.yaml' -exec rm -rf {} +

@@ -37,10 +37,13 @@ def init() -> None:
               help="Source pipeline (default: external_scan for Nessus/Burp, bulk_import for CSV).")
 @click.option("--quarantine/--no-quarantine", default=True,
               help="Move refused files to the quarantine folder with a report (default: yes).")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Show records, MB read and rate on stderr while importing (default: when stderr is a terminal).")
 def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeline: str | None,
-               quarantine: bool) -> None:
+               quarantine: bool, show_progress: bool | None) -> None:
     """Import scanner files (Nessus v2, Burp XML, CSV) or every file under folders."""
     from .intake.folder import scan_files
+    from .intake.progress import ProgressLine
     from .intake.service import import_file
     from .workspace.db import open_workspace
 
@@ -51,17 +54,25 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from None
     refused = 0
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    progress = ProgressLine(sys.stderr) if show_progress else None
     for path in files:
-        summary = import_file(
-            engine, path, engagement_id=engagement_id, source_pipeline=source_pipeline,
-            quarantine_dir=settings.quarantine_dir if quarantine else None,
-        )
+        try:
+            summary = import_file(
+                engine, path, engagement_id=engagement_id, source_pipeline=source_pipeline,
+                quarantine_dir=settings.quarantine_dir if quarantine else None, progress=progress,
+            )
+        except OSError as error:  # unreadable file: say so, leave it, go on with the rest
+            click.echo(f"{path.name}: failed ({error.strerror or error}); the file was left where it is")
+            refused += 1
+            continue
+        finally:
+            if progress is not None:
+                progress.finish()
         click.echo(summary.line())
-        for issue in summary.row_issues:
-            verb = "skipped" if issue["skipped"] else "kept"
-            click.echo(f"    {issue['where']}: {issue['column'] or '(row)'}={issue['value']!r}: {issue['reason']} ({verb})")
-        if summary.unmapped_columns:
-            click.echo(f"    unmapped columns (ignored): {', '.join(summary.unmapped_columns)}")
+        for line in summary.details():
+            click.echo(f"    {line}")
         refused += summary.outcome == "quarantined"
     click.echo(f"{len(files)} file(s): {len(files) - refused} imported or already present, {refused} refused")
     sys.exit(1 if refused else 0)
@@ -75,8 +86,22 @@ def demo(intake_dir: Path | None, weeks: int | None) -> None:
     """Build the demo workspace, import scans, materialize every export, load the warehouse."""
     from .demo.run import run_demo
 
-    run_demo(load_settings(), intake_dir=intake_dir, weeks=weeks, echo=click.echo)
+    from .demo.run import DemoError
 
+    try:
+        run_demo(load_settings(), intake_dir=intake_dir, weeks=weeks, echo=click.echo)
+    except DemoError as error:
+        raise click.ClickException(str(error)) from None
+
+
+from .contracts.commands import contracts_group  # noqa: E402  (commands: contracts check|release)
+
+main.add_command(contracts_group)
+
+# after the contracts group: `contracts review` joins it; `accounts` is added beside it
+from .cli_access import register as _register_access  # noqa: E402
+
+_register_access(main)
 
 if __name__ == "__main__":
     main()

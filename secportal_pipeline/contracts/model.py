@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 TREATMENTS = ("raw", "redacted", "hashed", "omitted")
+REDACTIONS = ("marker", "json-mask")
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp")
 CLASSIFICATION_LEVELS = ("public", "internal", "confidential", "restricted")
 
@@ -38,6 +39,10 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     valid_values: tuple[str, ...] | None = None
+    # redacted only: "marker" (the whole value becomes REDACTED_MARKER) or "json-mask"
+    # (JSON text keeps its keys; values are masked unless their key is in keep_keys)
+    redaction: str = "marker"
+    keep_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,11 @@ def _column(prop: dict, where: str) -> ColumnSpec:
     classification = prop.get("classification", "internal")
     if classification not in CLASSIFICATION_LEVELS:
         raise ContractError(f"{where}: column {name!r} has classification {classification!r}")
+    redaction = custom.get("redaction", "marker")
+    if redaction not in REDACTIONS:
+        raise ContractError(f"{where}: column {name!r} has redaction {redaction!r}; expected one of {REDACTIONS}")
+    if redaction != "marker" and treatment != "redacted":
+        raise ContractError(f"{where}: column {name!r} sets redaction {redaction!r} but its treatment is {treatment!r}")
     options = prop.get("logicalTypeOptions") or {}
     return ColumnSpec(
         name=name,
@@ -132,6 +142,8 @@ def _column(prop: dict, where: str) -> ColumnSpec:
         minimum=options.get("minimum"),
         maximum=options.get("maximum"),
         valid_values=_valid_values(prop),
+        redaction=redaction,
+        keep_keys=tuple(str(k) for k in custom.get("keepKeys") or ()),
     )
 
 

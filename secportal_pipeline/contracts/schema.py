@@ -9,6 +9,9 @@ from .model import ColumnSpec, Contract
 
 HASH_PATTERN = r"^[0-9a-f]{64}$"
 REDACTED_MARKER = "[REDACTED]"
+# a masked JSON payload is still an object or an array (a payload that was not JSON
+# becomes the bare marker, which this refuses: the export fails instead of guessing)
+JSON_CONTAINER_PATTERN = r"^[\[{]"
 
 # pandas dtypes an export frame carries, per contract logical type
 PANDAS_DTYPES = {
@@ -26,6 +29,8 @@ def _checks(column: ColumnSpec, landed: bool) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if landed and column.treatment == "hashed":
         return [pa.Check.str_matches(HASH_PATTERN)]
+    if landed and column.treatment == "redacted" and column.redaction == "json-mask":
+        return [pa.Check.str_matches(JSON_CONTAINER_PATTERN)]
     if landed and column.treatment == "redacted":
         return [pa.Check.isin([REDACTED_MARKER])]
     if column.logical_type == "date":

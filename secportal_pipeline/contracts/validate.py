@@ -20,7 +20,9 @@ class Violation:
 
     def describe(self) -> str:
         where = f" at row {self.row}" if self.row is not None else ""
-        return f"column {self.column!r}: {self.check} (found {self.value!r}){where}"
+        # schema-level failures name the column itself (or a type): nothing more to show
+        found = "" if self.value == self.column or self.check.startswith("type") else f" (found {self.value!r})"
+        return f"column {self.column!r}: {self.check}{found}{where}"
 
 
 class ContractViolation(Exception):
@@ -51,7 +53,7 @@ def _describe_check(check: str) -> str:
     if check == "column_ordered":
         return "column out of the contract's order"
     if check.startswith("dtype("):
-        return f"type differs from the contract: expected {check[6:-1]}"
+        return "type differs from the contract: expected " + check[6:-1].strip("'")
     if check == "not_nullable":
         return "required value is empty"
     if check == "field_uniqueness":
@@ -79,10 +81,44 @@ def violations_from(error: pa.errors.SchemaErrors) -> list[Violation]:
     return out
 
 
+def explain(violations: list[Violation], frame: pd.DataFrame, contract: Contract, landed: bool) -> list[Violation]:
+    """Say what changed, not only what failed: renames, positions, the type found.
+
+    A value check on a column whose type is already wrong only repeats the type error
+    (e.g. ``>= 1`` on text), so it is dropped.
+    """
+    expected = [c.name for c in (contract.landed_columns if landed else contract.columns)]
+    actual = [str(c) for c in frame.columns]
+    extra = [c for c in actual if c not in expected]
+    missing = [c for c in expected if c not in actual]
+    retyped = {v.column for v in violations if v.check.startswith("type")}
+    out = []
+    for v in violations:
+        check = v.check
+        if v.column in retyped and not check.startswith("type"):
+            continue
+        if check.startswith("column not in the contract") and v.column in actual:
+            position = actual.index(v.column)
+            twin = expected[position] if position < len(expected) and expected[position] in missing else None
+            check += f", looks renamed from {twin!r}" if twin else ""
+        elif check.startswith("contract column missing") and v.column in expected:
+            position = expected.index(v.column)
+            twin = actual[position] if position < len(actual) and actual[position] in extra else None
+            check += f", looks renamed to {twin!r}" if twin else ""
+        elif check.startswith("column out of") and v.column in actual and v.column in expected:
+            check += (f": at position {actual.index(v.column) + 1}, the contract puts it at "
+                      f"{expected.index(v.column) + 1}")
+        elif check.startswith("type differs"):
+            check += f", found {v.value}"
+        out.append(Violation(v.column, check, v.value, v.row))
+    return out
+
+
 def validate(frame: pd.DataFrame, contract: Contract, *, partition: str, landed: bool = False) -> pd.DataFrame:
     """Return ``frame`` unchanged when it meets the contract; raise ContractViolation if not."""
     schema = build_schema(contract, landed=landed)
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as error:
-        raise ContractViolation(contract, partition, violations_from(error), "landed" if landed else "canonical") from None
+        violations = explain(violations_from(error), frame, contract, landed)
+        raise ContractViolation(contract, partition, violations, "landed" if landed else "canonical") from None

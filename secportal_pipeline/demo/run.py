@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from .history import DEFAULT_FIRST_MONDAY, DEFAULT_WEEKS, play_history
 
 DEMO_SEED = 20260831
 WEEKLY_JOB = "weekly_exports"
+DAILY_JOB = "daily_exports"
+MONTHLY_JOB = "monthly_exports"
 
 
 def ensure_demo_key(settings: Settings) -> None:
@@ -49,6 +52,67 @@ def _mark_history(engine: sa.Engine, weeks: int) -> None:
         conn.execute(workspace_settings.insert().values(key="demo_history", value=f"seed={DEMO_SEED} weeks={weeks}"))
 
 
+class DemoError(RuntimeError):
+    pass
+
+
+def _play_history_once(settings: Settings, weeks: int):
+    """Play the history so that an interrupted demo never leaves half of it behind.
+
+    On SQLite (the default) it is played into a side file that replaces the workspace
+    only once complete; a killed run leaves at most that side file, which the next run
+    starts over. Elsewhere it plays in place and refuses a workspace already in use.
+    """
+    options = dict(first_monday=DEFAULT_FIRST_MONDAY, weeks=weeks, seed=DEMO_SEED,
+                   scan_dir=settings.data_dir / "demo_scans", quarantine_dir=settings.quarantine_dir)
+    url = sa.make_url(settings.workspace_url)
+    target = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+    engine = open_workspace(settings.workspace_url)
+    with engine.connect() as conn:
+        in_use = conn.execute(sa.select(sa.func.count()).select_from(activity_log)).scalar_one()
+    engine.dispose()
+    if in_use:
+        raise DemoError(
+            f"the workspace {settings.workspace_url} already holds {in_use} activity events but no demo "
+            "history, and the demo plays its history into an empty workspace: point SECPORTAL_DATA_DIR "
+            "at a fresh folder (or remove this one, e.g. `make clean-data`)"
+        )
+    if target is None:
+        engine = open_workspace(settings.workspace_url)
+        summary = play_history(engine, **options)
+        _mark_history(engine, weeks)
+        engine.dispose()
+        return summary
+    partial = target.with_name(target.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    engine = open_workspace(f"sqlite:///{partial}")
+    summary = play_history(engine, **options)
+    _mark_history(engine, weeks)
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    for stale in (Path(f"{target}-wal"), Path(f"{target}-shm")):
+        stale.unlink(missing_ok=True)
+    os.replace(partial, target)
+    return summary
+
+
+def refresh_export_credentials(engine: sa.Engine, echo: Callable[[str], None]) -> None:
+    """Rotate export credentials that aged out since the history began (it starts in the past),
+    through the same code path as `secportal-pipeline accounts credential rotate`."""
+    from ..workspace.access import credential_max_age_days
+    from ..workspace.accounts import SYSTEM_HANDLE, user_id_for
+    from ..workspace.activity import utcnow
+    from ..workspace.credentials import rotate_aged
+    from .seed import EXPORT_SERVICE_ACCOUNTS
+
+    with engine.begin() as conn:
+        rotated = rotate_aged(conn, [handle for handle, _, _ in EXPORT_SERVICE_ACCOUNTS],
+                              actor_id=user_id_for(conn, SYSTEM_HANDLE), at=utcnow(),
+                              max_age_days=credential_max_age_days())
+    for issued in rotated:
+        echo(f"  rotated {issued.account}'s aged credential: now {issued.credential_id}")
+
+
 def completed_weeks(first_monday, weeks: int) -> list[str]:
     return [(first_monday + timedelta(weeks=i)).isoformat() for i in range(weeks)]
 
@@ -64,6 +128,8 @@ def import_extra(settings: Settings, engine: sa.Engine, source: Path, echo: Call
     summaries = import_folder(engine, inbox, archive_dir=settings.archive_dir, quarantine_dir=settings.quarantine_dir)
     for summary in summaries:
         echo("  " + summary.line())
+        for line in summary.details():
+            echo(f"      {line}")
     return summaries
 
 
@@ -78,29 +144,98 @@ def run_demo(settings: Settings, *, intake_dir: Path | None = None, weeks: int |
     if _history_played(engine):
         echo("  demo history already in the workspace: reusing it")
     else:
-        summary = play_history(
-            engine, first_monday=DEFAULT_FIRST_MONDAY, weeks=weeks, seed=DEMO_SEED,
-            scan_dir=settings.data_dir / "demo_scans", quarantine_dir=settings.quarantine_dir,
-        )
-        _mark_history(engine, weeks)
+        engine.dispose()
+        summary = _play_history_once(settings, weeks)
+        engine = open_workspace(settings.workspace_url)
         echo(f"  played {weeks} weeks of history: {summary}")
     extra = import_extra(settings, engine, intake_dir, echo) if intake_dir else []
+    refresh_export_credentials(engine, echo)
 
     from ..orchestration.definitions import build_definitions
     from ..orchestration.runner import run_partitions
 
     partitions = completed_weeks(DEFAULT_FIRST_MONDAY, weeks)
-    echo(f"materializing findings_snapshot + warehouse for {len(partitions)} weeks "
+    echo(f"materializing the weekly classes + warehouse for {len(partitions)} weeks "
          f"({partitions[0]} .. {partitions[-1]}) in-process")
     def report(key: str, result) -> None:
-        rows = [m.materialization.metadata["rows"].value for m in result.get_asset_materialization_events()
-                if m.asset_key == dg.AssetKey("findings_snapshot")]
-        echo(f"  {key}: findings_snapshot {rows[0] if rows else '?'} rows landed and loaded (run {result.run_id[:8]})")
+        rows = {m.asset_key.to_user_string(): m.materialization.metadata["rows"].value
+                for m in result.get_asset_materialization_events() if "rows" in m.materialization.metadata}
+        echo(f"  {key}: findings_snapshot {rows.get('findings_snapshot', '?')} rows, exception_register "
+             f"{rows.get('exception_register', '?')} rows landed and loaded (run {result.run_id[:8]})")
 
-    run_partitions(build_definitions(), WEEKLY_JOB, partitions, instance, on_done=report)
+    defs = build_definitions()
+    run_partitions(defs, WEEKLY_JOB, partitions, instance, on_done=report)
+    materialize_days(defs, instance, DEFAULT_FIRST_MONDAY, weeks, echo)
+    materialize_months(defs, instance, DEFAULT_FIRST_MONDAY, weeks, echo)
+    materialize_scan_diffs(defs, instance, echo)
     figures = summarize(settings, engine, echo)
     figures["extra_imports"] = [s.to_dict() for s in extra]
     return figures
+
+
+def materialize_days(defs: dg.Definitions, instance: dg.DagsterInstance, first_monday, weeks: int,
+                     echo: Callable[[str], None]) -> None:
+    """The daily classes (activity_slice) for every day of the history, as one range run."""
+    from ..orchestration.runner import run_partition_range
+
+    first, last = first_monday.isoformat(), (first_monday + timedelta(days=7 * weeks - 1)).isoformat()
+    started = time.perf_counter()
+    result = run_partition_range(defs, DAILY_JOB, first, last, instance)
+    rows = [m.materialization.metadata["rows"].value for m in result.get_asset_materialization_events()
+            if m.asset_key == dg.AssetKey("activity_slice")]
+    echo(f"  {first} .. {last}: activity_slice {rows[0] if rows else '?'} rows over {7 * weeks} daily "
+         f"partitions landed and loaded in one run ({time.perf_counter() - started:.1f} s, run {result.run_id[:8]})")
+
+
+def history_months(first_monday, weeks: int) -> list[str]:
+    """First days of the months the history touches (31 Aug - 29 Nov: August .. November)."""
+    last = first_monday + timedelta(days=7 * weeks - 1)
+    months, day = [], first_monday.replace(day=1)
+    while day <= last:
+        months.append(day.isoformat())
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def materialize_months(defs: dg.Definitions, instance: dg.DagsterInstance, first_monday, weeks: int,
+                       echo: Callable[[str], None]) -> None:
+    """The monthly classes (dimensions, report tables) for every month of the history, as one range run."""
+    from ..orchestration.runner import run_partition_range
+
+    months = history_months(first_monday, weeks)
+    started = time.perf_counter()
+    result = run_partition_range(defs, MONTHLY_JOB, months[0], months[-1], instance)
+    rows = {m.asset_key.to_user_string(): m.materialization.metadata["rows"].value
+            for m in result.get_asset_materialization_events() if "rows" in m.materialization.metadata}
+    gaps = [e for e in result.get_asset_check_evaluations() if e.check_name == "dimension_key_gap" and not e.passed]
+    echo(f"  {months[0]} .. {months[-1]}: {len(months)} monthly partitions of "
+         f"{', '.join(sorted(k for k in rows if not k.startswith('published/')))} landed and loaded in one run "
+         f"({time.perf_counter() - started:.1f} s, run {result.run_id[:8]})")
+    for evaluation in gaps:
+        refs = evaluation.metadata["offending_asset_refs"].value
+        echo(f"    WARN dimension key gap: findings on unregistered assets {', '.join(refs)}")
+
+
+def materialize_scan_diffs(defs: dg.Definitions, instance: dg.DagsterInstance, echo: Callable[[str], None]) -> None:
+    """One scan_diff partition per completed execution, as the sensor adds them, landed in one run."""
+    from ..orchestration.runner import run_partition_range
+    from ..orchestration.scan_sensor import SCAN_DIFF_JOB, scan_execution_sensor
+
+    started = time.perf_counter()
+    with dg.build_sensor_context(instance=instance, resources=defs.resources) as context:
+        tick = scan_execution_sensor(context)
+    if not tick.run_requests:
+        echo("  scan_diff: no completed scan executions")
+        return
+    for request in tick.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    keys = [r.partition_key for r in tick.run_requests]
+    result = run_partition_range(defs, SCAN_DIFF_JOB, keys[0], keys[-1], instance)
+    rows = [m.materialization.metadata["rows"].value for m in result.get_asset_materialization_events()
+            if m.asset_key == dg.AssetKey("scan_diff")]
+    echo(f"  scan_diff: {len(keys)} executions (scan {keys[0]} .. {keys[-1]}) added by the scan sensor, "
+         f"{rows[0] if rows else '?'} rows landed and loaded in one run "
+         f"({time.perf_counter() - started:.1f} s, run {result.run_id[:8]})")
 
 
 def summarize(settings: Settings, engine: sa.Engine, echo: Callable[[str], None]) -> dict:
@@ -123,8 +258,9 @@ def summarize(settings: Settings, engine: sa.Engine, echo: Callable[[str], None]
     echo(f"  warehouse   {settings.warehouse_path}")
     for table, rows in sorted(warehouse.items()):
         echo(f"              published.{table}: {rows} rows")
-    echo(f"  archive     {settings.archive_dir}")
-    echo(f"  quarantine  {settings.quarantine_dir}")
+    for label, folder in (("archive", settings.archive_dir), ("quarantine", settings.quarantine_dir)):
+        held = sum(1 for p in folder.iterdir() if not p.name.endswith(".json")) if folder.is_dir() else 0
+        echo(f"  {label:<11} {folder}  ({held} file(s))")
     echo(f"  dagster     DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}  (make dev opens the UI on it)")
     return {"workspace": counts, "warehouse": warehouse, "landed_partitions": len(landed),
             "finished_at": datetime.now(UTC).isoformat()}

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from ..workspace.access import set_require_mfa
 from ..workspace.accounts import SYSTEM_HANDLE, ensure_service_accounts, ensure_user
 from ..workspace.activity import create_entity
+from ..workspace.credentials import create_credential
 from ..workspace.schema import clients, engagements, verified_domains
 
 
@@ -51,6 +53,7 @@ EXPORT_SERVICE_ACCOUNTS = (
     ("svc-export-dimensions", "member", "Dimension exports"),
     ("svc-export-reports", "member", "Report tables export"),
     ("svc-export-scandiff", "member", "Scan diff export"),
+    ("svc-export-audit", "member", "Access review and incident register exports"),
 )
 
 CLIENTS = ("Acme Corp", "Globex Health", "Initech Finance")
@@ -162,6 +165,11 @@ def _seed_service_accounts(conn: sa.Connection, world: DemoWorld, at: datetime) 
             conn, handle, role=role, at=at, display_name=display_name, is_service_account=True,
             actor_id=_owner_id(world),
         )
+        # every export account gets its credential on day one (the secret is thrown away:
+        # the demo never authenticates with it); run_demo rotates any that aged out since
+        create_credential(conn, handle, actor_id=_owner_id(world), at=at)
+    # the team requires MFA, so the posture check has people to flag
+    set_require_mfa(conn, True, actor_id=_owner_id(world), at=at)
 
 
 def _seed_clients(conn: sa.Connection, world: DemoWorld, at: datetime) -> None:

@@ -6,23 +6,26 @@ read the same history and give the same answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 
-def replay(events: Iterable[Mapping[str, Any]], as_of: datetime) -> dict[int, dict[str, Any]]:
+def replay(events: Iterable[Mapping[str, Any]], as_of: datetime,
+           key: Callable[[str], Any] = int) -> dict[Any, dict[str, Any]]:
     """State per entity id after every event strictly before ``as_of``.
 
     ``events`` are activity rows of one entity type in (occurred_at, event_id) order:
     a creation carries ``{"initial": {...}}``, a change ``{"changes": [{field, from, to}]}``.
-    Values stay in their logged (JSON) form.
+    Values stay in their logged (JSON) form. ``key`` turns the logged entity id into the
+    state's key: ``int`` for surrogate keys, ``str`` for natural ones (a verified
+    domain's asset_ref).
     """
-    state: dict[int, dict[str, Any]] = {}
+    state: dict[Any, dict[str, Any]] = {}
     for event in events:
         if event["occurred_at"] >= as_of:
             break
-        entity_id = int(event["entity_id"])
+        entity_id = key(event["entity_id"])
         payload = event["metadata"] or {}
         if "initial" in payload:
             state[entity_id] = {**payload["initial"], "id": entity_id}

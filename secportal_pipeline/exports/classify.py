@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..contracts.model import Contract
 from ..contracts.schema import REDACTED_MARKER, dtype_for
+from .jsonmask import mask_text
 
 
 def hmac_hex(key: bytes, value: str) -> str:
@@ -30,6 +31,13 @@ def redact_series(series: pd.Series) -> pd.Series:
     return series.where(series.isna(), REDACTED_MARKER).astype(pd.StringDtype("pyarrow"))
 
 
+def mask_series(series: pd.Series, keep: tuple[str, ...]) -> pd.Series:
+    """The documented JSON mask (see jsonmask.py), once per distinct payload."""
+    distinct = series.dropna().unique()
+    masked = {value: mask_text(value, keep) for value in distinct}
+    return series.map(masked).astype(pd.StringDtype("pyarrow"))
+
+
 def classify(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFrame:
     """The landed form of a validated canonical frame, in the contract's landing order."""
     out = {}
@@ -37,6 +45,8 @@ def classify(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFram
         series = frame[column.name]
         if column.treatment == "hashed":
             series = hash_series(series, key)
+        elif column.treatment == "redacted" and column.redaction == "json-mask":
+            series = mask_series(series, column.keep_keys)
         elif column.treatment == "redacted":
             series = redact_series(series)
         else:

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..contracts.model import Contract
+from .excel import contract_workbook
 from .neutralise import neutralise_frame
 
 MANIFEST_NAME = "_manifest.json"
@@ -82,8 +84,13 @@ def land_partition(
     service_account: str,
     run_id: str,
     extra_files: dict[str, bytes] | None = None,
+    check_staged: Callable[[Path], None] | None = None,
 ) -> Landed:
-    """Land ``frame`` (already classified and validated) as CSV, Parquet and manifest."""
+    """Land ``frame`` (already classified and validated) as CSV, Parquet and manifest.
+
+    ``check_staged`` is called on the staging folder once the data files are written and
+    before the manifest: if it raises, nothing lands and the previous partition stays.
+    """
     target = partition_dir(landing_root, contract, partition)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".tmp-{partition}-{uuid.uuid4().hex[:8]}"
@@ -92,10 +99,14 @@ def land_partition(
         payloads = {
             f"{contract.id}.csv": _csv_bytes(frame),
             f"{contract.id}.parquet": _parquet_bytes(frame),
+            # a person opens this class in Excel: typed, neutralised, no formulas (excel.py)
+            **({f"{contract.id}.xlsx": contract_workbook(frame, contract, partition)} if contract.people_read else {}),
             **(extra_files or {}),
         }
         for name, data in payloads.items():
             _write(staging / name, data)
+        if check_staged is not None:
+            check_staged(staging)
         manifest = {
             "contract_id": contract.id,
             "contract_version": contract.version,

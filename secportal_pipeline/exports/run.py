@@ -15,17 +15,32 @@ import sqlalchemy as sa
 
 from ..contracts.model import Contract
 from ..contracts.validate import validate
-from ..workspace.accounts import user_id_for
 from ..workspace.activity import record_event, utcnow
-from . import findings_snapshot
+from . import activity_slice, exception_register, findings_snapshot
+from . import dimensions, reports, scan_diff
+from . import access_review, incident_register
 from .classify import classify
 from .landing import Landed, land_partition
+from .leakcheck import assert_no_leaks
+from .preflight import authorize_export
 from .secrets import HmacKey
 
 Builder = Callable[[sa.Connection, Contract, str], pd.DataFrame]
 
 BUILDERS: dict[str, Builder] = {
     "findings_snapshot": findings_snapshot.build,
+    "dim_client": dimensions.build_clients,
+    "dim_engagement": dimensions.build_engagements,
+    "dim_asset": dimensions.build_assets,
+    "scan_diff": scan_diff.build,
+    "report_severity_distribution": reports.build_severity_distribution,
+    "report_remediation_throughput": reports.build_remediation_throughput,
+    "report_exception_summary": reports.build_exception_summary,
+    "report_framework_coverage": reports.build_framework_coverage,
+    "activity_slice": activity_slice.build,
+    "exception_register": exception_register.build,
+    "access_review": access_review.build,
+    "incident_register": incident_register.build,
 }
 
 
@@ -55,12 +70,14 @@ def export_partition(
     if builder is None:
         raise KeyError(f"no export builder for contract {contract.id!r}; known: {sorted(BUILDERS)}")
     with engine.connect() as conn:
-        actor_id = user_id_for(conn, contract.service_account)
+        # refused here, before the builder reads a row, if the account may not run it
+        actor_id = authorize_export(conn, contract, utcnow()).user_id
         canonical = validate(builder(conn, contract, partition), contract, partition=partition)
     landed_frame = validate(classify(canonical, contract, key.key), contract, partition=partition, landed=True)
     landed = land_partition(
         landed_frame, contract, partition, landing_root=landing_root, hmac_key_id=key.key_id,
         service_account=contract.service_account, run_id=run_id,
+        check_staged=lambda staged: assert_no_leaks(canonical, contract, staged, partition),
     )
     with engine.begin() as conn:
         record_event(

@@ -31,8 +31,9 @@ def key_id_for(key: bytes) -> str:
 
 def load_hmac_key(env: dict[str, str] | None = None) -> HmacKey:
     env = os.environ if env is None else env
-    raw = env.get(ENV_HMAC_KEY)
+    raw, source = env.get(ENV_HMAC_KEY), ENV_HMAC_KEY
     if not raw and env.get(ENV_HMAC_KEY_FILE):
+        source = f"the key file {env[ENV_HMAC_KEY_FILE]} ({ENV_HMAC_KEY_FILE})"
         path = Path(env[ENV_HMAC_KEY_FILE])
         if not path.exists():
             raise MissingKey(f"{ENV_HMAC_KEY_FILE} points at {path}, which does not exist")
@@ -43,7 +44,7 @@ def load_hmac_key(env: dict[str, str] | None = None) -> HmacKey:
             "hashed columns cannot be exported without it"
         )
     if len(raw) < 32:
-        raise MissingKey(f"{ENV_HMAC_KEY} is {len(raw)} characters; use at least 32 (e.g. 64 hex digits)")
+        raise MissingKey(f"{source} holds {len(raw)} characters; use at least 32 (e.g. 64 hex digits)")
     key = raw.encode("utf-8")
     return HmacKey(key, env.get(ENV_HMAC_KEY_ID) or key_id_for(key))
 

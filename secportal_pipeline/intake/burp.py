@@ -148,7 +148,7 @@ def parse_burp(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     serials: set[str] = set()
     index = 0
     in_issue = 0
-    for event, elem, stack in iterparse_safe(path, "burp"):
+    for event, elem, stack in iterparse_safe(path, "burp", meta.read_up_to):
         if event == "start":
             if len(stack) == 1:
                 if elem.tag != "issues":

@@ -327,7 +327,9 @@ def parse_csv(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
         if not severity_col:
             meta.issues.append(RowIssue("header", "severity", "", "no severity column; every row defaults to info", False))
         fold = "plugin_id" in hm.columns
-        yield from _rows(reader, hm, meta, severity_col, fold, path)
+        for record in _rows(reader, hm, meta, severity_col, fold, path):
+            meta.bytes_read = fh.buffer.tell()  # the text layer cannot tell() while iterating
+            yield record
 
 
 def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool, path: Path):

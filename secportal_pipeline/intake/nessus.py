@@ -138,7 +138,7 @@ def parse_nessus(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     meta.variant = meta.variant or "nessus-v2"
     host: _Host | None = None
     hosts = keep = 0
-    for event, elem, stack in iterparse_safe(path, "nessus"):
+    for event, elem, stack in iterparse_safe(path, "nessus", meta.read_up_to):
         tag = elem.tag
         if event == "start":
             if len(stack) == 1 and tag != "NessusClientData_v2":

@@ -61,3 +61,7 @@ class ScanMeta:
     blank_rows: int = 0
     unmapped_columns: list[str] = field(default_factory=list)
     duplicates_merged: int = 0  # records folded into an earlier one (Burp repeats of one issue key)
+    bytes_read: int = 0  # how far into the file the parser has read: progress, not content
+
+    def read_up_to(self, position: int) -> None:
+        self.bytes_read = position

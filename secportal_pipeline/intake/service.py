@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -19,6 +20,8 @@ from ..workspace.schema import scan_executions
 from .errors import ImportRefused
 from .loader import ScanLoader, issue_dicts
 from .parsers import open_scan
+from .progress import ImportProgress
+from .records import ScanMeta
 
 
 @dataclass
@@ -56,6 +59,17 @@ class FileSummary:
             return f"{name}: skipped ({self.reason})"
         return f"{name}: quarantined ({self.reason}) -> {self.quarantined_to}"
 
+    def details(self) -> list[str]:
+        """One line per bad row or ignored column, for a person reading the summary."""
+        lines = [
+            f"{i['where']}: {i['column'] or '(row)'}={i['value']!r}: {i['reason']} "
+            f"({'skipped' if i['skipped'] else 'kept'})"
+            for i in self.row_issues
+        ]
+        if self.unmapped_columns:
+            lines.append(f"unmapped columns (ignored): {', '.join(self.unmapped_columns)}")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -75,7 +89,11 @@ def _already_imported(conn: sa.Connection, sha256: str) -> datetime | None:
 
 
 def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Path) -> Path:
-    """Move a refused file aside with a JSON report beside it; never overwrite an earlier one."""
+    """Move a refused file aside with a JSON report beside it; never overwrite an earlier one.
+
+    A file that cannot be moved (a read-only source folder) is copied instead and the
+    report says the original was left in place: nothing is lost either way.
+    """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     target = quarantine_dir / f"{sha256[:12]}__{path.name}"
     report = {
@@ -83,12 +101,30 @@ def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Pa
         "reason": error.reason, "line": error.line, "column": error.column,
         "element_path": error.element_path, "quarantined_at": utcnow().isoformat(),
     }
+    try:
+        shutil.move(str(path), target)
+    except OSError as move_error:
+        target.unlink(missing_ok=True)  # a cross-device move may have copied before failing
+        shutil.copyfile(path, target)
+        report["original_left_in_place"] = f"could not move it: {move_error.strerror or move_error}"
     report_path = target.with_name(target.name + ".json")
     tmp = report_path.with_name(report_path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    shutil.move(str(path), target)
     tmp.replace(report_path)
     return target
+
+
+def _batch_progress(path: Path, meta: ScanMeta, report: Callable[[ImportProgress], None] | None):
+    if report is None:
+        return None
+    total, started, loaded = path.stat().st_size, time.monotonic(), 0
+
+    def batch_loaded(size: int) -> None:
+        nonlocal loaded
+        loaded += size
+        report(ImportProgress(path.name, loaded, meta.bytes_read, total, time.monotonic() - started))
+
+    return batch_loaded
 
 
 def import_file(
@@ -100,12 +136,12 @@ def import_file(
     engagement_id: int | None = None,
     source_pipeline: str | None = None,
     now: datetime | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[ImportProgress], None] | None = None,
 ) -> FileSummary:
     """Import one file: all of it in one transaction, or none of it.
 
     A refused file is moved to ``quarantine_dir`` (when given) with a report; the
-    workspace is left exactly as it was.
+    workspace is left exactly as it was. ``progress`` hears about every loaded batch.
     """
     path = Path(path)
     sha256 = file_sha256(path)
@@ -121,7 +157,7 @@ def import_file(
             meta, records = open_scan(path)
             loader = ScanLoader(conn, meta=meta, source_file=path.name, file_sha256=sha256, actor_id=actor_id,
                                 now=now, engagement_id=engagement_id, source_pipeline=source_pipeline)
-            counts = loader.load(records, progress=progress)
+            counts = loader.load(records, progress=_batch_progress(path, meta, progress))
             summary = FileSummary(
                 str(path), sha256, "imported", tool=meta.source_tool, variant=meta.variant,
                 new=counts.new, updated=counts.updated, reopened=counts.reopened, unchanged=counts.unchanged,

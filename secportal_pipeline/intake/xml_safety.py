@@ -11,7 +11,7 @@ only, which passes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -169,12 +169,14 @@ class _Replay:
     input is passed through untouched.
     """
 
-    def __init__(self, head: bytes, fh: BinaryIO) -> None:
+    def __init__(self, head: bytes, fh: BinaryIO, on_read: Callable[[int], None] | None = None) -> None:
         # libxml2 only warns on 1.1 today; rewriting the same number of bytes keeps line/column
         # numbers intact and guards against builds that refuse it.
         self._head = _XML_DECL_11.sub(rb"\g<1>1.0", head, count=1)
         self._fh = fh
         self._scrub = not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        self._on_read = on_read
+        self._read = 0
 
     def read(self, n: int = -1) -> bytes:
         if self._head:
@@ -184,6 +186,9 @@ class _Replay:
                 out, self._head = self._head[:n], self._head[n:]
         else:
             out = self._fh.read(n)
+        if self._on_read is not None:
+            self._read += len(out)
+            self._on_read(self._read)
         return out.translate(None, _ILLEGAL_C0) if self._scrub else out
 
 
@@ -207,12 +212,12 @@ def _first_error(exc: etree.XMLSyntaxError) -> tuple[str, int | None, int | None
 
 
 def iterparse_safe(
-    path: str | Path, format_guess: str = ""
+    path: str | Path, format_guess: str = "", on_read: Callable[[int], None] | None = None
 ) -> Iterator[tuple[str, etree._Element, list[str]]]:
     """Yield (event, element, path stack) for "start" and "end" events of an untrusted file.
 
     The caller decides when to release(); syntax errors become ImportRefused with line/column
-    and the element path where the parser stopped.
+    and the element path where the parser stopped. ``on_read`` hears the bytes read so far.
     """
     source = str(path)
     stack: list[str] = []
@@ -224,7 +229,7 @@ def iterparse_safe(
             raise
         etree.clear_error_log()  # the log is per thread; stale entries would mislead _first_error
         parser = etree.iterparse(
-            _Replay(prolog.head, fh),
+            _Replay(prolog.head, fh, on_read),
             events=("start", "end"),
             resolve_entities=False,
             no_network=True,

@@ -23,6 +23,13 @@ LANDED_CONTRACT = "landed_contract"
 MATCHES_MANIFEST = "matches_manifest"
 
 
+def warehouse_asset_key(contract: Contract) -> dg.AssetKey:
+    """The warehouse table's asset key: its table name, under ``published/`` when the
+    export class has the same name (the dimensions), since an asset cannot depend on itself."""
+    table = published_table(contract)
+    return dg.AssetKey(["published", table]) if table == contract.id else dg.AssetKey(table)
+
+
 def landed_contract_spec(contract: Contract) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(LANDED_CONTRACT, asset=contract.id, blocking=True,
                              description=f"Landed files of {contract.id} meet contract v{contract.version}.")
@@ -30,7 +37,7 @@ def landed_contract_spec(contract: Contract) -> dg.AssetCheckSpec:
 
 def matches_manifest_spec(contract: Contract) -> dg.AssetCheckSpec:
     table = published_table(contract)
-    return dg.AssetCheckSpec(MATCHES_MANIFEST, asset=table, blocking=True,
+    return dg.AssetCheckSpec(MATCHES_MANIFEST, asset=warehouse_asset_key(contract), blocking=True,
                              description=f"published.{table} holds exactly the manifest's rows per partition.")
 
 

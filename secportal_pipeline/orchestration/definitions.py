@@ -14,8 +14,13 @@ from ..config import load_settings
 from ..contracts.model import load_contracts
 from .assets.exports import export_asset
 from .assets.warehouse import warehouse_asset
+from .access_checks import access_checks
+from .incident_sensors import INCIDENT_SENSORS
+from .intake_job import intake_file_job
 from .resources import PipelineResource
 from .schedules import cadence_job, cadence_schedule
+from .scan_sensor import SCAN_DIFF_JOB, scan_execution_sensor
+from .sensors import intake_folder_sensor
 
 
 def build_definitions() -> dg.Definitions:
@@ -30,8 +35,10 @@ def build_definitions() -> dg.Definitions:
     jobs = [cadence_job(cadence, keys) for cadence, keys in sorted(by_cadence.items())]
     return dg.Definitions(
         assets=assets,
-        jobs=jobs,
-        schedules=[cadence_schedule(job) for job in jobs],
+        asset_checks=access_checks(contracts),
+        jobs=[*jobs, intake_file_job],
+        schedules=[cadence_schedule(job) for job in jobs if job.name != SCAN_DIFF_JOB],
+        sensors=[scan_execution_sensor, intake_folder_sensor, *INCIDENT_SENSORS],
         resources={"pipeline": PipelineResource.from_settings(settings)},
         # one process per run: a 2-core box re-importing the module per step is slower
         executor=dg.in_process_executor,

@@ -13,4 +13,9 @@ weekly = dg.WeeklyPartitionsDefinition(start_date=_START, day_offset=1, timezone
 daily = dg.DailyPartitionsDefinition(start_date=_START, timezone="UTC")
 monthly = dg.MonthlyPartitionsDefinition(start_date=_START[:8] + "01", timezone="UTC")
 
-BY_CADENCE = {"weekly": weekly, "daily": daily, "monthly": monthly}
+# one partition per completed scan execution (key: its scan_id), added by scan_sensor.py
+scan_executions = dg.DynamicPartitionsDefinition(name="scan_executions")
+
+BY_CADENCE = {"weekly": weekly, "daily": daily, "monthly": monthly, "per_scan": scan_executions}
+# cadences with a time schedule; the others are driven by a sensor
+SCHEDULED_CADENCES = ("weekly", "daily", "monthly")

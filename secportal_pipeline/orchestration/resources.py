@@ -68,3 +68,12 @@ class PipelineResource(dg.ConfigurableResource):
     @property
     def intake_path(self) -> Path:
         return Path(self.intake_dir)
+
+    # beside the inbox, as Settings.archive_dir / quarantine_dir place them
+    @property
+    def archive_path(self) -> Path:
+        return self.intake_path.parent / "archive"
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.intake_path.parent / "quarantine"

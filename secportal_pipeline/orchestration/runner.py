@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 
 class RunFailed(RuntimeError):
@@ -32,3 +33,22 @@ def run_partitions(defs: dg.Definitions, job_name: str, partition_keys: Iterable
         if on_done is not None:
             on_done(key, result)
     return results
+
+
+def run_partition_range(defs: dg.Definitions, job_name: str, first: str, last: str,
+                        instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """Execute ``job_name`` once over the partitions ``first``..``last`` (inclusive): one run.
+
+    Every asset of the job must have a single-run backfill policy (each reads
+    ``context.partition_keys``); a per-partition run costs ~0.3 s of Dagster overhead, so
+    91 daily partitions run in seconds this way instead of half a minute.
+    """
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=instance, raise_on_error=False, run_config=QUIET,
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+    )
+    if not result.success:
+        failures = [event.message for event in result.all_events if event.is_failure]
+        raise RunFailed(f"{job_name} partitions {first}..{last} failed (run {result.run_id}): {' | '.join(failures)}")
+    return result

@@ -51,6 +51,15 @@ _POSTGRES_TRIGGERS = [
 ]
 
 
+# The preflight reads credential ages through this view, never the table: a database
+# role for a service account may select it without seeing any secret hash.
+CREDENTIAL_STATUS_VIEW = "service_credential_status"
+_CREDENTIAL_VIEW_SELECT = """
+    SELECT c.credential_id, u.handle AS account, c.issued_at, c.revoked_at
+    FROM service_credentials c JOIN users u ON u.user_id = c.user_id
+"""
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -68,15 +77,33 @@ def make_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(engine_url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # the password never sits in the URL (which Dagster shows as resource config)
+    from .secrets import workspace_password
+
+    password = workspace_password()
+    if password and not engine_url.password:
+        engine_url = engine_url.set(password=password)
     return sa.create_engine(engine_url, pool_pre_ping=True)
+
+
+def _schema_in_place(engine: sa.Engine) -> bool:
+    """Every table and the credential view exist (a least-privilege role may not run DDL)."""
+    inspector = sa.inspect(engine)
+    return (set(metadata.tables) <= set(inspector.get_table_names())
+            and CREDENTIAL_STATUS_VIEW in inspector.get_view_names())
 
 
 def create_schema(engine: sa.Engine) -> None:
     """Create every table and the append-only triggers; safe to run twice."""
+    if engine.dialect.name == "postgresql" and _schema_in_place(engine):
+        return  # set up already; the connecting role may be a read-only export role
     metadata.create_all(engine)
     statements = _POSTGRES_TRIGGERS if engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS
+    view = (f"CREATE OR REPLACE VIEW {CREDENTIAL_STATUS_VIEW} AS {_CREDENTIAL_VIEW_SELECT}"
+            if engine.dialect.name == "postgresql"
+            else f"CREATE VIEW IF NOT EXISTS {CREDENTIAL_STATUS_VIEW} AS {_CREDENTIAL_VIEW_SELECT}")
     with engine.begin() as conn:
-        for statement in statements:
+        for statement in [*statements, view]:
             conn.exec_driver_sql(statement)
 
 

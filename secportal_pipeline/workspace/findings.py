@@ -11,7 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .activity import create_entity, update_entity
+from .activity import create_entities, create_entity, update_entity
+from .controls import map_finding_controls, map_new_findings_controls
 from .schema import exceptions, findings, overrides, retests
 from .types import CLOSED_STATUSES, SEVERITIES, STATUSES
 
@@ -19,9 +20,28 @@ from .types import CLOSED_STATUSES, SEVERITIES, STATUSES
 def create_finding(conn: sa.Connection, values: dict[str, Any], *, actor_id: int, at: datetime) -> int:
     """Insert a finding (status open unless given) with its creation event."""
     values = {"status": "open", "opened_at": at, "first_seen_at": at, "last_seen_at": at, **values}
-    return create_entity(
+    finding_id = create_entity(
         conn, findings, values, actor_id=actor_id, occurred_at=at, entity_type="finding"
     )
+    map_finding_controls(conn, finding_id, values.get("cwe") or (), actor_id=actor_id, at=at)
+    return finding_id
+
+
+def create_findings(
+    conn: sa.Connection, rows: list[tuple[dict[str, Any], datetime]], *, actor_id: int
+) -> list[int]:
+    """``create_finding`` for many ``(values, at)`` rows at once; the same rows and events."""
+    ids = create_entities(
+        conn, findings,
+        [({"status": "open", "opened_at": at, "first_seen_at": at, "last_seen_at": at, **values}, at)
+         for values, at in rows],
+        actor_id=actor_id, entity_type="finding", unique_key="fingerprint",
+    )
+    map_new_findings_controls(
+        conn, [(finding_id, values.get("cwe") or (), at) for finding_id, (values, at) in zip(ids, rows, strict=True)],
+        actor_id=actor_id,
+    )
+    return ids
 
 
 def _status_changes(current: dict[str, Any], status: str, at: datetime) -> dict[str, Any]:
@@ -62,10 +82,13 @@ def update_finding(
     changes = dict(changes)
     if "status" in changes:
         changes.update(_status_changes(get_finding(conn, finding_id), changes["status"], at))
-    return update_entity(
+    diff = update_entity(
         conn, findings, finding_id, changes, actor_id=actor_id, occurred_at=at,
         entity_type="finding", action=action, extra=extra or None,
     )
+    if any(d["field"] == "cwe" for d in diff):  # a rescan may name another weakness
+        map_finding_controls(conn, finding_id, changes["cwe"] or (), actor_id=actor_id, at=at)
+    return diff
 
 
 def assign_owner(conn: sa.Connection, finding_id: int, owner_id: int | None, *, actor_id: int, at: datetime) -> list[dict]:

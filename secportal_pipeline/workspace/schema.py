@@ -241,3 +241,43 @@ retention_purges = sa.Table(
     _pk("purge_id"),
     sa.Column("cutoff", UTCDateTime, nullable=False),
 )
+
+# A service account's credentials: only a salted hash of each secret is kept (see
+# workspace/credentials.py). Export database roles get nothing on this table; the
+# preflight reads the hash-free view service_credential_status instead (db.py).
+service_credentials = sa.Table(
+    "service_credentials",
+    metadata,
+    sa.Column("credential_id", sa.String(120), primary_key=True),
+    _fk("user_id", "users.user_id", nullable=False),
+    sa.Column("secret_hash", sa.String(255), nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Index("ix_service_credentials_user", "user_id"),
+)
+
+INCIDENT_CATEGORIES = ("contract_violation", "dimension_key_gap", "service_account_failure",
+                       "redaction_rule_miss", "other")
+INCIDENT_STATUSES = ("open", "recovered")
+
+# One failed export run, recorded by the run-failure sensor (orchestration/incident_sensors.py).
+pipeline_incidents = sa.Table(
+    "pipeline_incidents",
+    metadata,
+    _pk("incident_id"),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("export_class", sa.String(64), nullable=False),
+    sa.Column("partition", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("diagnosis", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    _fk("engagement_id", "engagements.engagement_id", nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("recovered_at", UTCDateTime),
+    sa.Column("recovered_by_run_id", sa.String(64)),
+    enum_check("category", INCIDENT_CATEGORIES),
+    enum_check("status", INCIDENT_STATUSES),
+    sa.Index("ix_pipeline_incidents_partition", "export_class", "partition"),
+    # a sensor may see the same failed run twice: one incident per run and export class
+    sa.UniqueConstraint("run_id", "export_class", name="uq_pipeline_incident_run_class"),
+)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from secportal_pipeline.demo.history import DEFAULT_FIRST_MONDAY
 from secportal_pipeline.demo.run import run_demo
 from secportal_pipeline.workspace.db import make_engine
-from secportal_pipeline.workspace.schema import findings
+from secportal_pipeline.workspace.schema import activity_log, findings
 
 WEEKS = 3
 
@@ -44,8 +44,8 @@ def test_every_week_lands_with_a_manifest_and_loads(demo):
         loaded = dict(con.execute("SELECT _partition, count(*) FROM published.fact_finding_snapshot GROUP BY 1").fetchall())
     assert loaded == {w: m["row_count"] for w, m in manifests.items()}
     assert all(m["row_count"] > 0 for m in manifests.values())
-    assert figures["warehouse"] == {"fact_finding_snapshot": sum(loaded.values())}
-    assert len(runs) == WEEKS and all(r.is_success for r in runs)
+    assert figures["warehouse"]["fact_finding_snapshot"] == sum(loaded.values())
+    assert len([r for r in runs if r.job_name == "weekly_exports"]) == WEEKS and all(r.is_success for r in runs)
 
 
 def test_last_week_matches_the_workspace_as_it_stands_now(demo):
@@ -69,5 +69,42 @@ def test_summary_says_where_everything_landed(demo):
     settings, _, lines, _ = demo
     text = "\n".join(lines)
     assert f"warehouse   {settings.warehouse_path}" in text
-    assert f"landing     {settings.landing_root}  ({WEEKS} partitions with a manifest)" in text
+    manifests = len(list(settings.landing_root.glob("*/v*/*/_manifest.json")))
+    assert f"landing     {settings.landing_root}  ({manifests} partitions with a manifest)" in text
     assert "published.fact_finding_snapshot:" in text
+
+
+def test_every_day_lands_its_activity_slice_in_one_run_and_every_week_its_register(demo):
+    settings, figures, lines, runs = demo
+    days = [(DEFAULT_FIRST_MONDAY + timedelta(days=i)).isoformat() for i in range(7 * WEEKS)]
+    slices = {d: json.loads((settings.landing_root / "activity_slice" / "v1" / d / "_manifest.json").read_text())
+              ["row_count"] for d in days}
+    start = datetime.fromisoformat(days[0]).replace(tzinfo=UTC)
+    with make_engine(settings.workspace_url).connect() as conn:
+        events = conn.execute(sa.select(sa.func.count()).select_from(activity_log).where(
+            activity_log.c.occurred_at >= start, activity_log.c.occurred_at < start + timedelta(days=7 * WEEKS))
+        ).scalar_one()
+    assert sum(slices.values()) == events == figures["warehouse"]["fact_activity_event"]
+    assert [r.job_name for r in runs].count("daily_exports") == 1
+    weeks = [(DEFAULT_FIRST_MONDAY + timedelta(weeks=i)).isoformat() for i in range(WEEKS)]
+    registers = [json.loads((settings.landing_root / "exception_register" / "v1" / w / "_manifest.json").read_text())
+                 ["row_count"] for w in weeks]
+    assert registers == sorted(registers) and registers[-1] > 0  # exceptions accumulate in the register
+    assert figures["warehouse"]["fact_exception"] == sum(registers)
+    assert any(f"activity_slice {events} rows over {7 * WEEKS} daily partitions" in line for line in lines)
+
+
+def test_monthly_classes_and_every_scan_diff_land_in_one_run_each(demo):
+    settings, figures, lines, runs = demo
+    months = ["2026-08-01", "2026-09-01"]  # the three weeks from 31 August touch two months
+    for name in ("dim_client", "dim_engagement", "dim_asset", "report_severity_distribution",
+                 "report_remediation_throughput", "report_exception_summary", "report_framework_coverage"):
+        assert sorted(p.name for p in (settings.landing_root / name / "v1").iterdir()) == months, name
+    assert (settings.landing_root / "report_framework_coverage" / "v1" / "2026-09-01" /
+            "report_framework_coverage.xlsx").exists()
+    diffs = sorted(int(p.name) for p in (settings.landing_root / "scan_diff" / "v1").iterdir())
+    assert diffs == list(range(1, figures["workspace"]["scan_executions"] + 1))
+    assert figures["warehouse"]["fact_scan_diff"] > 0
+    assert [r.job_name for r in runs].count("monthly_exports") == 1
+    assert [r.job_name for r in runs].count("per_scan_exports") == 1
+    assert any("dimension key gap" in line and "staging.initech-finance.example" in line for line in lines)

@@ -19,6 +19,8 @@ from secportal_pipeline.exports.run import export_partition
 from secportal_pipeline.exports.secrets import load_hmac_key
 from secportal_pipeline.exports.windows import BadPartition
 from secportal_pipeline.warehouse.loader import load_partition
+from secportal_pipeline.workspace.activity import utcnow
+from secportal_pipeline.workspace.credentials import create_credential
 from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.findings import apply_override, assign_owner, create_finding, set_status
 from tests.conftest import REPO_ROOT, TEST_KEY
@@ -42,6 +44,8 @@ def workspace(settings):
     engine = open_workspace(settings.workspace_url)
     s = build_small(engine)
     with engine.begin() as c:
+        # issued now: the export preflight measures a credential's age against the wall clock
+        create_credential(c, "svc-export-findings", actor_id=s.system, at=utcnow())
         f1 = create_finding(c, finding_values(s, 1), actor_id=s.intake, at=at(1))
         f2 = create_finding(c, finding_values(s, 2), actor_id=s.intake, at=at(2))
         set_status(c, f2, "resolved", actor_id=s.bob, at=at(5))  # closed before week 1

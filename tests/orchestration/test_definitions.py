@@ -12,6 +12,8 @@ from secportal_pipeline.intake.service import import_file
 from secportal_pipeline.orchestration.definitions import build_definitions
 from secportal_pipeline.orchestration.runner import run_partitions
 from secportal_pipeline.workspace.accounts import ensure_user
+from secportal_pipeline.workspace.activity import utcnow
+from secportal_pipeline.workspace.credentials import create_credential
 from secportal_pipeline.workspace.db import open_workspace
 from tests.workspace.helpers import T0
 
@@ -38,7 +40,10 @@ def test_weekly_job_lands_and_loads_a_partition(env, settings, samples):
     engine = open_workspace(settings.workspace_url)
     summary = import_file(engine, samples / "burp" / "dradisburp__burp_issue_severity.xml")
     with engine.begin() as conn:
-        ensure_user(conn, "svc-export-findings", role="member", at=T0, is_service_account=True, actor_id=1)
+        # every weekly class runs under its own account, each with a credential issued now
+        for handle, role in (("svc-export-findings", "member"), ("svc-export-exceptions", "admin")):
+            ensure_user(conn, handle, role=role, at=T0, is_service_account=True, actor_id=1)
+            create_credential(conn, handle, actor_id=1, at=utcnow())
     defs = build_definitions()
     with dg.instance_for_test() as instance:
         # the Burp export is from 2021; its findings are still open, so every 2026 week holds them

@@ -6,6 +6,7 @@ import dagster as dg
 from ...contracts.model import Contract
 from ...exports.run import export_partition
 from ..checks import check_landed, landed_contract_spec
+from ..dimension_checks import extra_check_results, extra_check_specs
 from ..partitions import BY_CADENCE
 from ..resources import PipelineResource
 
@@ -26,7 +27,7 @@ def export_asset(contract: Contract) -> dg.AssetsDefinition:
         kinds={"csv", "parquet"},
         tags={"export_class": contract.id, "contract_major": str(contract.major)},
         metadata={"contract_version": contract.version, "service_account": contract.service_account},
-        check_specs=[landed_contract_spec(contract)],
+        check_specs=[landed_contract_spec(contract), *extra_check_specs(contract)],
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _export(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
@@ -38,7 +39,8 @@ def export_asset(contract: Contract) -> dg.AssetsDefinition:
         ]
         last = results[-1].landed
         return dg.MaterializeResult(
-            check_results=[check_landed(current, pipeline.landing_path, list(context.partition_keys))],
+            check_results=[check_landed(current, pipeline.landing_path, list(context.partition_keys)),
+                           *extra_check_results(current, pipeline.engine(), list(context.partition_keys))],
             metadata={
                 "rows": dg.MetadataValue.int(sum(r.rows for r in results)),
                 "partitions": dg.MetadataValue.json({r.partition: r.rows for r in results}),

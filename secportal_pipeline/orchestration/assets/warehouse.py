@@ -7,7 +7,7 @@ from ...contracts.model import Contract
 from ...exports.landing import partition_dir
 from ...warehouse.ddl import published_table
 from ...warehouse.loader import WAREHOUSE_POOL, load_partition
-from ..checks import check_reconciled, matches_manifest_spec
+from ..checks import check_reconciled, matches_manifest_spec, warehouse_asset_key
 from ..partitions import BY_CADENCE
 from ..resources import PipelineResource
 
@@ -20,7 +20,7 @@ def warehouse_asset(contract: Contract) -> dg.AssetsDefinition:
     cadence = contract.custom.get("partitioning", "weekly")
 
     @dg.asset(
-        name=table,
+        key=warehouse_asset_key(contract),
         group_name=WAREHOUSE_GROUP,
         deps=[dg.AssetKey(contract.id)],
         partitions_def=BY_CADENCE[cadence],
