@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from secportal_pipeline.config import load_settings
+from secportal_pipeline.workspace.db import open_workspace
 
 pytest_plugins = ["tests.pg_fixtures"]
 
@@ -37,6 +38,17 @@ def env(tmp_path, monkeypatch) -> dict[str, str]:
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def workspace_engine(request, tmp_path):
+    """An empty workspace, once on an SQLite file and once on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        engine = open_workspace(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    else:
+        engine = open_workspace(request.getfixturevalue("pg_engine").url.render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

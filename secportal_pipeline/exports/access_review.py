@@ -17,17 +17,8 @@ from ..contracts.schema import typed_frame
 from ..workspace.access import credential_max_age_days
 from ..workspace.schema import activity_log, service_credentials
 from .asof import parse_ts, replay
+from .events import entity_events
 from .windows import month_window
-
-
-def _user_events(conn: sa.Connection, before: datetime) -> list[dict]:
-    rows = conn.execute(
-        sa.select(activity_log.c.event_id, activity_log.c.occurred_at, activity_log.c.entity_id,
-                  activity_log.c.metadata)
-        .where(activity_log.c.entity_type == "user", activity_log.c.occurred_at < before)
-        .order_by(activity_log.c.occurred_at, activity_log.c.event_id)
-    )
-    return [dict(row._mapping) for row in rows]
 
 
 def _credentials_at(conn: sa.Connection, end: datetime) -> dict[int, dict]:
@@ -60,7 +51,7 @@ def build(conn: sa.Connection, contract: Contract, partition: str) -> pd.DataFra
     """The canonical access-review frame for the month ``partition``."""
     _start, end = month_window(partition)
     max_age = credential_max_age_days()
-    accounts = replay(_user_events(conn, end), end)
+    accounts = replay(entity_events(conn, "user", end), end)
     last_activity = dict(conn.execute(
         sa.select(activity_log.c.actor_id, sa.func.max(activity_log.c.occurred_at))
         .where(activity_log.c.occurred_at < end).group_by(activity_log.c.actor_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -11,19 +10,10 @@ import sqlalchemy as sa
 
 from ..contracts.model import Contract
 from ..contracts.schema import typed_frame
-from ..workspace.schema import activity_log, users
+from ..workspace.schema import users
 from .asof import parse_ts, replay
+from .events import entity_events
 from .windows import week_window
-
-
-def exception_events(conn: sa.Connection, before: datetime) -> list[dict[str, Any]]:
-    log = activity_log.c
-    rows = conn.execute(
-        sa.select(log.event_id, log.occurred_at, log.entity_id, log.metadata)
-        .where(log.entity_type == "exception", log.occurred_at < before)
-        .order_by(log.occurred_at, log.event_id)
-    )
-    return [dict(row._mapping) for row in rows]
 
 
 def decision_chains(events: list[dict[str, Any]]) -> dict[int, list[str]]:
@@ -37,12 +27,11 @@ def decision_chains(events: list[dict[str, Any]]) -> dict[int, list[str]]:
         chains[entity_id] += [c["to"] for c in payload.get("changes", ()) if c["field"] == "decision"]
     return chains
 
-
 def build(conn: sa.Connection, contract: Contract, partition: str) -> pd.DataFrame:
     """The canonical (unclassified) register for the week ``partition``, by exception id."""
     _, end = week_window(partition)
     handles = dict(conn.execute(sa.select(users.c.user_id, users.c.handle)).all())
-    events = exception_events(conn, end)
+    events = entity_events(conn, "exception", end)
     states = replay(events, end)
     chains = decision_chains(events)
     records = []

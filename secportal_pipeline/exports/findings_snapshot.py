@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import sqlalchemy as sa
 
 from ..contracts.model import Contract
 from ..contracts.schema import typed_frame
-from ..workspace.schema import activity_log, users
+from ..workspace.schema import users
 from .asof import in_window, parse_ts, replay
+from .events import entity_events
 from .windows import week_window
-
-
-def finding_events(conn: sa.Connection, before) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(activity_log.c.event_id, activity_log.c.occurred_at, activity_log.c.entity_id,
-                  activity_log.c.metadata)
-        .where(activity_log.c.entity_type == "finding", activity_log.c.occurred_at < before)
-        .order_by(activity_log.c.occurred_at, activity_log.c.event_id)
-    )
-    return [dict(row._mapping) for row in rows]
 
 
 def build(conn: sa.Connection, contract: Contract, partition: str) -> pd.DataFrame:
     """The canonical (unclassified) snapshot frame for the week ``partition``."""
     start, end = week_window(partition)
     handles = dict(conn.execute(sa.select(users.c.user_id, users.c.handle)).all())
-    states = replay(finding_events(conn, end), end)
+    states = replay(entity_events(conn, "finding", end), end)
     records = [
         {
             "snapshot_week": partition,

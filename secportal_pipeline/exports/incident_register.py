@@ -8,20 +8,15 @@ import sqlalchemy as sa
 
 from ..contracts.model import Contract
 from ..contracts.schema import typed_frame
-from ..workspace.schema import activity_log
 from .asof import parse_ts, replay
+from .events import entity_events
 from .windows import month_window
 
 
 def build(conn: sa.Connection, contract: Contract, partition: str) -> pd.DataFrame:
     """The canonical incident-register frame for the month ``partition``."""
     start, end = month_window(partition)
-    events = [dict(row._mapping) for row in conn.execute(
-        sa.select(activity_log.c.event_id, activity_log.c.occurred_at, activity_log.c.entity_id,
-                  activity_log.c.metadata)
-        .where(activity_log.c.entity_type == "pipeline_incident", activity_log.c.occurred_at < end)
-        .order_by(activity_log.c.occurred_at, activity_log.c.event_id)
-    )]
+    events = entity_events(conn, "pipeline_incident", end)
     records = []
     for incident_id, incident in sorted(replay(events, end).items()):
         opened, recovered = parse_ts(incident["opened_at"]), parse_ts(incident["recovered_at"])

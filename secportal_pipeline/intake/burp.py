@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -18,6 +17,7 @@ from .errors import ImportRefused
 from .fingerprint import normalise_text
 from .records import RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner
+from .urls import split_url
 from .xml_safety import iterparse_safe, release
 
 EXTENSION_TYPE = "134217728"  # Burp's type id for every extension-generated issue
@@ -62,18 +62,6 @@ def html_to_text(fragment: str | None) -> str:
     return normalise_text(html.unescape(text))
 
 
-def _host(url: str) -> tuple[str, int | None]:
-    url = url.strip()
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return (parts.hostname or url).lower(), port
-
-
 def _body(elem: etree._Element | None) -> tuple[str, str | None]:
     """Decoded HTTP message text and, if decoding failed, why."""
     if elem is None or not elem.text:
@@ -113,7 +101,8 @@ def _record(issue: etree._Element, index: int, meta: ScanMeta) -> tuple[tuple, S
     serial = text("serialNumber")
     where = f"issue serial {serial}" if serial else f"issues/issue[{index}]"
     host_url, issue_type, severity = text("host"), text("type"), text("severity")
-    asset, port = _host(host_url)
+    host, port, _ = split_url(host_url)
+    asset = host or host_url.strip().lower()
     band = band_from_scanner("burp", severity)
     if band is None:
         meta.issues.append(RowIssue(where, "severity", severity[:200], "unknown Burp severity; defaulted to info", False))

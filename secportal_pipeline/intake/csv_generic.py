@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .errors import ImportRefused
 from .fingerprint import normalise_text
 from .records import RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
+from .urls import split_url
 
 # canonical field -> header aliases (case-folded), highest priority first: for a row the
 # first non-empty aliased cell wins (Tenable.sc "DNS Name" is often empty; "IP Address" then serves).
@@ -151,15 +151,7 @@ def _split_host(raw: str) -> tuple[str, int | None, str]:
     """(host, port, location) from a host cell that may be a URL or host:port/path."""
     raw = raw.strip()
     if "://" in raw:
-        parts = urlsplit(raw)
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if port is None:
-            port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-        loc = parts.path + (f"?{parts.query}" if parts.query else "")
-        return (parts.hostname or "").lower(), port, loc
+        return split_url(raw)
     m = _HOST_PORT.match(raw)
     if m and (m.group(2) or m.group(3)):
         return m.group(1).lower(), int(m.group(2)) if m.group(2) else None, m.group(3) or ""

@@ -8,21 +8,15 @@ import pytest
 import sqlalchemy as sa
 
 from secportal_pipeline.workspace.activity import purge_expired
-from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.findings import assign_owner, create_finding, set_status
 from secportal_pipeline.workspace.schema import activity_log, findings, metadata
 
 from .helpers import T0, build_small, finding_values
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = open_workspace(f"sqlite:///{tmp_path / 'ws.sqlite'}")
-    else:
-        engine = open_workspace(request.getfixturevalue("pg_engine").url.render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(workspace_engine):
+    return workspace_engine
 
 
 def test_every_design_table_exists(engine):
