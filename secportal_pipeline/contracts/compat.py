@@ -1,33 +1,57 @@
 """Compatibility between two versions of a contract: what changed and which bump it needs.
 
 Pure functions over parsed contracts, so each kind of change has its own unit test.
-A reader of the landed files is broken by: a column removed or renamed, a type
-changed, a constraint tightened (pattern added or changed, range narrowed, allowed
-values reduced, required or unique added), a treatment changed, the column order
-or the partitioning changed. Those need a major bump (and so a new landing path
-``v<major>``). An added column or a loosened constraint needs a minor bump; any other
-edit (descriptions, review dates) at least a patch.
+The rules, from the reader of the landed files outwards:
+
+- major (breaking; also a new landing path ``v<major>``): a column removed or renamed,
+  a type changed, a constraint tightened (pattern added or changed, range narrowed,
+  allowed values reduced, required or unique added), a treatment changed, the column
+  order, the partitioning or the export class changed.
+- minor (additive): a column added, a constraint loosened, a classification, the
+  service account or its role, the schedule or ``peopleRead`` changed.
+- patch (editorial): the owner changed (the team member with role owner, a workspace
+  handle: a change of who answers for the data, not of the data), a description or
+  any other text edited, the review cadence changed.
+- none: the classification review record (``classificationReviewedOn`` and
+  ``classificationReviewedBy``). ``secportal-pipeline contracts review`` rewrites it in
+  place whenever a review happens; it records an event, not a new version, so it needs
+  no bump and is no part of what a release pins (``release_relevant``).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Any
 
 from .model import ColumnSpec, Contract
 
 LEVELS = ("none", "patch", "minor", "major")
+# rewritten by `contracts review` in place: never a reason for a version bump
+REVIEW_RECORD = ("classificationReviewedOn", "classificationReviewedBy")
 
 
 @dataclass(frozen=True)
 class Change:
-    level: str  # "major" (breaking), "minor" (additive or loosening), "patch"
+    level: str  # "major" (breaking), "minor" (additive or loosening), "patch", "none" (review record)
     what: str
     column: str | None = None
 
     def describe(self) -> str:
-        kind = {"major": "breaking", "minor": "additive", "patch": "editorial"}[self.level]
         where = f"column {self.column!r}: " if self.column else ""
+        if self.level == "none":
+            return f"{where}{self.what} (review record: needs no version bump)"
+        kind = {"major": "breaking", "minor": "additive", "patch": "editorial"}[self.level]
         return f"{where}{self.what} ({kind}: needs a {self.level} version bump)"
+
+
+def release_relevant(document: dict[str, Any]) -> dict[str, Any]:
+    """A contract document without what a release does not pin: its version and the review record."""
+    document = copy.deepcopy(document)
+    document.pop("version", None)
+    document["customProperties"] = [p for p in document.get("customProperties") or []
+                                    if p.get("property") not in REVIEW_RECORD]
+    return document
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
@@ -158,6 +182,15 @@ def diff_contracts(old: Contract, new: Contract) -> list[Change]:
     for key in ("serviceAccount", "serviceAccountRole", "dataClassification", "peopleRead", "schedule"):
         if old.custom.get(key) != new.custom.get(key):
             out.append(Change("minor", f"{key} changed from {old.custom.get(key)!r} to {new.custom.get(key)!r}"))
+    if old.owner != new.owner:
+        out.append(Change("patch", f"owner changed from {old.owner!r} to {new.owner!r}"))
+    if old.custom.get("classificationReviewCadenceDays") != new.custom.get("classificationReviewCadenceDays"):
+        out.append(Change("patch", f"classificationReviewCadenceDays changed from "
+                                   f"{old.custom.get('classificationReviewCadenceDays')!r} to "
+                                   f"{new.custom.get('classificationReviewCadenceDays')!r}"))
+    for key in REVIEW_RECORD:
+        if old.custom.get(key) != new.custom.get(key):
+            out.append(Change("none", f"{key} changed from {old.custom.get(key)!r} to {new.custom.get(key)!r}"))
     return sorted(out, key=lambda c: -LEVELS.index(c.level))
 
 
@@ -169,10 +202,10 @@ def compatibility_problems(old: Contract, new: Contract, *, edited: bool = False
     """Why ``new`` may not follow ``old`` as versioned (empty: it may).
 
     ``edited`` says the files differ beyond what the parsed contract captures (e.g.
-    a purpose text), which needs at least a patch bump.
+    a purpose text) and beyond the review record, which needs at least a patch bump.
     """
     changes = diff_contracts(old, new)
-    if edited and not changes:
+    if edited and required_level(changes) == "none":
         changes = [Change("patch", "contract text edited")]
     bump = bump_level(old.version, new.version)
     head = f"{new.id}: version {old.version} -> {new.version}"

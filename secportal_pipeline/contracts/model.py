@@ -166,6 +166,10 @@ def parse_contract(document: dict, source: Path) -> Contract:
     if "serviceAccount" not in custom:
         raise ContractError(f"{where}: customProperties has no serviceAccount")
     owners = [m.get("username") for m in (document.get("team") or {}).get("members", []) if m.get("role") == "owner"]
+    if len(owners) != 1 or not owners[0]:
+        # the owner is a person the workspace knows (MFA posture, reviews): one handle, not a role name
+        raise ContractError(f"{where}: team.members must name exactly one member with role owner (a workspace "
+                            f"handle); found {owners}")
     frequency = next((f"{s['value']}{s.get('unit', '')}" for s in document.get("slaProperties") or []
                       if s.get("property") == "frequency"), "")
     servers = document.get("servers") or [{}]
@@ -174,7 +178,7 @@ def parse_contract(document: dict, source: Path) -> Contract:
         name=document.get("name", document["id"]),
         version=str(document["version"]),
         status=document["status"],
-        owner=owners[0] if owners else "",
+        owner=owners[0],
         frequency=frequency,
         landing_path=servers[0].get("path", ""),
         table=table["name"],

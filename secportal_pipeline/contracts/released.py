@@ -3,18 +3,28 @@
 ``contracts/released/<id>/<version>.yaml`` is a verbatim copy of the contract file as
 it was released. A released version never changes: releasing the same version with
 different content is refused, and a new version must be compatible with the last
-release as ``compat.py`` defines it.
+release as ``compat.py`` defines it. The classification review record is no part of
+a release: a contract reviewed since its release still checks (and re-releases) as
+that same version.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .compat import Change, compatibility_problems, diff_contracts, parse_version
+from .compat import (
+    REVIEW_RECORD,
+    Change,
+    compatibility_problems,
+    diff_contracts,
+    parse_version,
+    release_relevant,
+)
 from .model import Contract, load_contract, load_contracts
 
 RELEASED_DIR = "released"
@@ -56,11 +66,16 @@ def latest_released(contracts_dir: Path, contract_id: str) -> Path | None:
 
 
 def _edited(a: Path, b: Path) -> bool:
-    """The two files differ beyond their version field."""
-    docs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in (a, b)]
-    for doc in docs:
-        doc.pop("version", None)
+    """The two files differ beyond their version field and the classification review record."""
+    docs = [release_relevant(yaml.safe_load(p.read_text(encoding="utf-8"))) for p in (a, b)]
     return docs[0] != docs[1]
+
+
+def _without_review_record(path: Path) -> str:
+    """The file's exact text less the review record's two properties (as `contracts review` writes them)."""
+    names = "|".join(re.escape(name) for name in REVIEW_RECORD)
+    return re.sub(rf"^[ \t]*- property: (?:{names})[ \t]*\n[ \t]*value:.*\n", "", path.read_text(encoding="utf-8"),
+                  flags=re.MULTILINE)
 
 
 def check_contract(contract: Contract, contracts_dir: Path) -> CheckResult:
@@ -88,7 +103,8 @@ def release(contracts_dir: Path, contract_id: str) -> Path:
         raise ReleaseRefused("; ".join(result.problems))
     target = released_path(contracts_dir, contract.id, contract.version)
     if target.exists():
-        if target.read_bytes() == contract.source.read_bytes():
+        # a review recorded since the release changes no released content: nothing to release
+        if _without_review_record(target) == _without_review_record(contract.source):
             return target
         raise ReleaseRefused(f"{contract.id} {contract.version} is already released ({target}) with other "
                              "content; a released version never changes: bump the version")

@@ -168,9 +168,30 @@ def run_demo(settings: Settings, *, intake_dir: Path | None = None, weeks: int |
     materialize_days(defs, instance, DEFAULT_FIRST_MONDAY, weeks, echo)
     materialize_months(defs, instance, DEFAULT_FIRST_MONDAY, weeks, echo)
     materialize_scan_diffs(defs, instance, echo)
+    materialize_marts(defs, instance, echo)
     figures = summarize(settings, engine, echo)
     figures["extra_imports"] = [s.to_dict() for s in extra]
+    from .evidence import report_evidence
+
+    figures["evidence"] = report_evidence(settings.warehouse_path, engine, echo)
     return figures
+
+
+def materialize_marts(defs: dg.Definitions, instance: dg.DagsterInstance, echo: Callable[[str], None]) -> None:
+    """dim_framework_control and every mart over what the warehouse now holds, in one run."""
+    from ..orchestration.assets.marts import MARTS_JOB
+    from ..orchestration.runner import QUIET, RunFailed
+
+    started = time.perf_counter()
+    result = defs.resolve_job_def(MARTS_JOB).execute_in_process(instance=instance, raise_on_error=False,
+                                                                run_config=QUIET)
+    if not result.success:
+        failures = [event.message for event in result.all_events if event.is_failure]
+        raise RunFailed(f"{MARTS_JOB} failed (run {result.run_id}): {' | '.join(failures)}")
+    rows = {m.asset_key.to_user_string(): m.materialization.metadata["rows"].value
+            for m in result.get_asset_materialization_events()}
+    echo(f"  marts: {len(rows)} SQL models rebuilt in one run ({time.perf_counter() - started:.1f} s, "
+         f"run {result.run_id[:8]}): " + ", ".join(f"{k.split('/')[-1]} {v}" for k, v in sorted(rows.items())))
 
 
 def materialize_days(defs: dg.Definitions, instance: dg.DagsterInstance, first_monday, weeks: int,
@@ -214,6 +235,12 @@ def materialize_months(defs: dg.Definitions, instance: dg.DagsterInstance, first
     for evaluation in gaps:
         refs = evaluation.metadata["offending_asset_refs"].value
         echo(f"    WARN dimension key gap: findings on unregistered assets {', '.join(refs)}")
+    workbook_months = sorted({month for m in result.get_asset_materialization_events()
+                              if m.asset_key == dg.AssetKey("monthly_report_workbook")
+                              for month in m.materialization.metadata["partitions"].value})
+    if workbook_months:
+        echo(f"    monthly report workbook (one sheet per report table) landed for {', '.join(workbook_months)}: "
+             f"landing/monthly_report/<month>/monthly_report.xlsx")
 
 
 def materialize_scan_diffs(defs: dg.Definitions, instance: dg.DagsterInstance, echo: Callable[[str], None]) -> None:

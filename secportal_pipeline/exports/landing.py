@@ -153,3 +153,27 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{directory}: no {MANIFEST_NAME}, so the partition is incomplete and cannot be loaded")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def land_files(target: Path, payloads: dict[str, bytes], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Land ``payloads`` in ``target`` the way ``land_partition`` does: staged, manifest last, swapped in.
+
+    For landed products made of other landed files (the monthly report workbook): the
+    manifest is ``manifest`` plus the sha256 and size of each file; it is returned.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        for name, data in payloads.items():
+            _write(staging / name, data)
+        manifest = {**manifest,
+                    "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in payloads.items()},
+                    "landed_at": datetime.now(UTC).isoformat()}
+        _write(staging / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest

@@ -23,6 +23,7 @@ from .classify import classify
 from .landing import Landed, land_partition
 from .leakcheck import assert_no_leaks
 from .preflight import authorize_export
+from .retention import check_retention
 from .secrets import HmacKey
 
 Builder = Callable[[sa.Connection, Contract, str], pd.DataFrame]
@@ -70,6 +71,8 @@ def export_partition(
     if builder is None:
         raise KeyError(f"no export builder for contract {contract.id!r}; known: {sorted(BUILDERS)}")
     with engine.connect() as conn:
+        # a partition the log no longer fully holds is refused before anything is read
+        check_retention(conn, contract, partition, utcnow())
         # refused here, before the builder reads a row, if the account may not run it
         actor_id = authorize_export(conn, contract, utcnow()).user_id
         canonical = validate(builder(conn, contract, partition), contract, partition=partition)

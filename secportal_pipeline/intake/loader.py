@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..workspace.activity import create_entity, update_entity, utcnow
-from ..workspace.findings import create_findings, update_finding
+from ..workspace.activity import create_entity, insert_rows, update_entity, utcnow
+from ..workspace.findings import create_findings, update_findings
 from ..workspace.lookups import engagement_for_asset
 from ..workspace.schema import findings, scan_executions, scan_results
 from ..workspace.types import CLOSED_STATUSES
@@ -33,6 +33,12 @@ DEFAULT_PIPELINE = {"nessus": "external_scan", "burp": "external_scan", "csv": "
 # fields an import may refresh on an existing finding; a person's severity override wins
 REFRESHED_FIELDS = ("title", "description", "solution", "evidence", "cvss_vector", "cvss_base_score",
                     "cvss2_vector", "scanner_severity", "severity", "cve", "cwe")
+# a finding seen again with only these changed counts as unchanged
+_NOT_SUBSTANTIVE = frozenset({"last_seen_at", "source_tool", "source_file", "source_file_sha256", "source_record_id"})
+
+
+# the batch's findings already in the workspace; one expanding parameter, not 500 literals to coerce
+_EXISTING = sa.select(findings).where(findings.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
 
 
 @dataclass
@@ -151,15 +157,17 @@ class ScanLoader:
         return self.engagements[asset_ref]
 
     def _load_batch(self, batch: list[ScanRecord]) -> None:
-        prepared = [(record, finding_values(record, self.meta.source_tool)) for record in batch]
+        tool = self.meta.source_tool
+        prepared = [(record, finding_values(record, tool)) for record in batch]
         fingerprints = {values["fingerprint"] for _, values in prepared}
         existing = {
             row.fingerprint: row._mapping
-            for row in self.conn.execute(sa.select(findings).where(findings.c.fingerprint.in_(fingerprints)))
+            for row in self.conn.execute(_EXISTING, {"fingerprints": list(fingerprints)})
         }
         results: list[dict[str, Any]] = []
         created: list[tuple[dict[str, Any], datetime]] = []  # new findings, inserted together below
         awaiting_id: list[dict[str, Any]] = []  # their scan results
+        refreshed: list[tuple[ScanRecord, dict[str, Any], Any]] = []  # seen again, updated together below
         for record, values in prepared:
             target = self._target(record.asset_ref)
             fp = values["fingerprint"]
@@ -168,20 +176,22 @@ class ScanLoader:
                 self.counts.duplicates += 1
                 continue
             target.seen.add(fp)
-            result = {"scan_id": target.scan_id, "module": record.module, "fingerprint": fp,
-                      "finding_id": None, "record_id": record.record_id}
             current = existing.get(fp)
+            result = {"scan_id": target.scan_id, "module": record.module, "fingerprint": fp,
+                      "finding_id": None if current is None else current["finding_id"],
+                      "record_id": record.record_id}
             if current is None:
                 created.append(self._new_finding(record, values))
                 awaiting_id.append(result)
             else:
-                result["finding_id"] = self._refresh(record, values, current)
+                refreshed.append((record, values, current))
             results.append(result)
+        if refreshed:
+            self._refresh(refreshed)
         for result, finding_id in zip(awaiting_id, create_findings(self.conn, created, actor_id=self.actor_id),
                                       strict=True):
             result["finding_id"] = finding_id
-        if results:
-            self.conn.execute(scan_results.insert(), results)
+        insert_rows(self.conn, scan_results, results)
 
     def _provenance(self, record: ScanRecord) -> dict[str, Any]:
         return {"source_tool": self.meta.source_tool, "source_file": self.source_file,
@@ -190,33 +200,37 @@ class ScanLoader:
     def _new_finding(self, record: ScanRecord, values: dict[str, Any]) -> tuple[dict[str, Any], datetime]:
         at = self.event_time(record)
         self.counts.new += 1
-        return ({**values, **self._provenance(record), "engagement_id": self._engagement(record.asset_ref, at),
-                 "source_pipeline": self.source_pipeline, "owner_id": None}, at)
+        values.update(self._provenance(record))
+        values["engagement_id"] = self._engagement(record.asset_ref, at)
+        values["source_pipeline"] = self.source_pipeline
+        values["owner_id"] = None
+        return values, at
 
-    def _refresh(self, record: ScanRecord, values: dict[str, Any], current) -> int:
-        at = self.event_time(record)
-        provenance = self._provenance(record)
-        finding_id = current["finding_id"]
-        changes = {name: values[name] for name in REFRESHED_FIELDS}
-        if current.get("override_id") is not None:
-            changes.pop("severity", None)
-        changes.update(provenance)
-        if current["status"] in CLOSED_STATUSES:
-            changes["status"] = "reopened"
-            self.counts.reopened += 1
-            action = "finding.reopened"
-        else:
-            action = "finding.seen"
-        if current["last_seen_at"] < at:  # an older file imported late does not move it back
-            changes["last_seen_at"] = at
-        diff = update_finding(self.conn, finding_id, changes, actor_id=self.actor_id, at=at, action=action)
-        if action == "finding.seen":
-            substantive = {d["field"] for d in diff} - {"last_seen_at", *provenance}
-            if substantive:
-                self.counts.updated += 1
+    def _refresh(self, refreshed: list[tuple[ScanRecord, dict[str, Any], Any]]) -> None:
+        """Findings seen again: new scanner values, provenance and last_seen_at; closed ones reopen."""
+        items = []
+        for record, values, current in refreshed:
+            at = self.event_time(record)
+            changes = {name: values[name] for name in REFRESHED_FIELDS}
+            if current["override_id"] is not None:  # a person's severity override wins
+                changes.pop("severity", None)
+            changes.update(self._provenance(record))
+            if current["status"] in CLOSED_STATUSES:
+                changes["status"] = "reopened"
+                self.counts.reopened += 1
+                action = "finding.reopened"
             else:
-                self.counts.unchanged += 1
-        return finding_id
+                action = "finding.seen"
+            if current["last_seen_at"] < at:  # an older file imported late does not move it back
+                changes["last_seen_at"] = at
+            items.append((dict(current), changes, at, action))
+        for (_, _, _, action), diff in zip(items, update_findings(self.conn, items, actor_id=self.actor_id),
+                                          strict=True):
+            if action == "finding.seen":
+                if {d["field"] for d in diff} - _NOT_SUBSTANTIVE:
+                    self.counts.updated += 1
+                else:
+                    self.counts.unchanged += 1
 
     def _complete_executions(self) -> None:
         completed = self.meta.completed_at or self.meta.started_at or self.now

@@ -17,7 +17,6 @@ from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
 from .xml_safety import iterparse_safe, release
 
 _CWE = re.compile(r"(?:CWE-)?(\d+)", re.I)
-_KEEP = {"ReportItem", "HostProperties"}  # subtrees read whole on their end event
 
 
 def _when(text: str | None) -> datetime | None:
@@ -51,18 +50,31 @@ class _Host:
         self.listed = False  # already in meta.targets
 
 
-def _texts(item: etree._Element, tag: str) -> list[str]:
-    return [c.text.strip() for c in item.iterfind(tag) if c.text and c.text.strip()]
+def _children(elem: etree._Element) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """One pass over a ReportItem's children: the first text of each tag (``findtext``:
+    "" for an empty element) and the stripped non-blank texts of the repeated ones."""
+    first: dict[str, str] = {}
+    multi: dict[str, list[str]] = {"cve": [], "cwe": [], "xref": [], "see_also": []}  # repeated tags
+    for child in elem:
+        tag, text = child.tag, child.text
+        bucket = multi.get(tag)
+        if bucket is not None:
+            if text and (text := text.strip()):
+                bucket.append(text)
+        elif tag not in first:
+            first[tag] = text or ""
+    return first, multi
 
 
 def _item(elem: etree._Element, host: _Host, meta: ScanMeta) -> ScanRecord:
     host.items += 1
-    where = f"ReportHost[{host.index}]/ReportItem[{host.items}]"
     a = elem.attrib
     plugin_id = a.get("pluginID", "").strip()
     protocol = (a.get("protocol") or "").strip().lower() or None
+    field, multi = _children(elem)
 
     def issue(column: str, value: str | None, reason: str) -> None:
+        where = f"ReportHost[{host.index}]/ReportItem[{host.items}]"
         meta.issues.append(RowIssue(where, column, (value or "")[:200], reason, False))
 
     port: int | None = None
@@ -76,40 +88,40 @@ def _item(elem: etree._Element, host: _Host, meta: ScanMeta) -> ScanRecord:
     severity = a.get("severity", "").strip()
     band = band_from_scanner("nessus", severity)
     if band is None:  # old exports: fall back to risk_factor, then to info
-        band = band_from_scanner("nessus", elem.findtext("risk_factor"))
+        band = band_from_scanner("nessus", field.get("risk_factor"))
         if band is None:
             issue("severity", severity, "no usable severity or risk_factor; defaulted to info")
             band = "info"
 
-    raw_v3 = elem.findtext("cvss3_vector")
+    raw_v3 = field.get("cvss3_vector")
     cvss3 = normalise_cvss3(raw_v3)
     if raw_v3 and raw_v3.strip() and cvss3 is None:
         issue("cvss3_vector", raw_v3, "not a CVSS 3 vector; imported without one")
-    raw_v2 = elem.findtext("cvss_vector")
+    raw_v2 = field.get("cvss_vector")
     cvss2 = normalise_cvss2(raw_v2)
     if raw_v2 and raw_v2.strip() and cvss2 is None:
         issue("cvss_vector", raw_v2, "not a CVSS 2 vector; imported without one")
 
-    see_also = [ln.strip() for t in _texts(elem, "see_also") for ln in t.splitlines() if ln.strip()]
-    description = normalise_text(elem.findtext("description")) or normalise_text(elem.findtext("synopsis"))
+    see_also = [ln.strip() for t in multi["see_also"] for ln in t.splitlines() if ln.strip()]
+    description = normalise_text(field.get("description")) or normalise_text(field.get("synopsis"))
     return ScanRecord(
         record_id=f"{host.name}|{raw_port}|{a.get('protocol', '')}|{plugin_id}",
         asset_ref=host.asset_ref,
         plugin_id=plugin_id,
         module=a.get("pluginFamily", "").strip(),
-        title=(a.get("pluginName") or elem.findtext("plugin_name") or "").strip(),
+        title=(a.get("pluginName") or field.get("plugin_name") or "").strip(),
         scanner_severity=severity,
         scanner_band=band,
         port=port,
         protocol=protocol,
         description=description,
-        solution=normalise_text(elem.findtext("solution")),
-        evidence=normalise_text(elem.findtext("plugin_output")),
+        solution=normalise_text(field.get("solution")),
+        evidence=normalise_text(field.get("plugin_output")),
         cvss3_vector=cvss3,
         cvss2_vector=cvss2,
-        cves=tuple(dict.fromkeys(c.upper() for c in _texts(elem, "cve"))),
-        cwes=tuple(dict.fromkeys(int(n) for t in _texts(elem, "cwe") for n in _CWE.findall(t) if int(n) > 0)),
-        references=tuple(dict.fromkeys(see_also + _texts(elem, "xref"))),
+        cves=tuple(dict.fromkeys(c.upper() for c in multi["cve"])),
+        cwes=tuple(dict.fromkeys(int(n) for t in multi["cwe"] for n in _CWE.findall(t) if int(n) > 0)),
+        references=tuple(dict.fromkeys(see_also + multi["xref"])),
         observed_at=host.seen,
     )
 
@@ -133,18 +145,26 @@ def _add_target(meta: ScanMeta, host: _Host) -> None:
             meta.targets.append(host.asset_ref)
 
 
+# The elements parse_nessus steps through; everything else is read through its ReportItem or
+# HostProperties parent, so it costs no Python step (lxml filters events by tag in C).
+_EVENT_TAGS = ("NessusClientData_v2", "Policy", "Report", "ReportHost", "HostProperties", "ReportItem")
+
+
 def parse_nessus(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     """Stream one ScanRecord per ReportItem; fills meta (name, targets, scan window, issues)."""
     meta.variant = meta.variant or "nessus-v2"
     host: _Host | None = None
-    hosts = keep = 0
-    for event, elem, stack in iterparse_safe(path, "nessus", meta.read_up_to):
+    hosts = 0
+    root_seen = False
+    for event, elem, stack in iterparse_safe(path, "nessus", meta.read_up_to, tags=_EVENT_TAGS):
         tag = elem.tag
         if event == "start":
-            if len(stack) == 1 and tag != "NessusClientData_v2":
-                raise ImportRefused(f"root element <{tag}> is not NessusClientData_v2", "nessus", source=str(path))
-            if tag in _KEEP:
-                keep += 1
+            if not root_seen:
+                if tag != "NessusClientData_v2" or elem.getparent() is not None:
+                    root = elem.getroottree().getroot().tag
+                    raise ImportRefused(f"root element <{root}> is not NessusClientData_v2", "nessus",
+                                        source=str(path))
+                root_seen = True
             elif tag == "Report":
                 meta.name = meta.name or elem.get("name", "")
             elif tag == "ReportHost":
@@ -153,8 +173,6 @@ def parse_nessus(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
                 if "://" in host.name:
                     meta.variant = "tenable-was"
             continue
-        if tag in _KEEP:
-            keep -= 1
         if tag == "ReportItem" and host is not None:
             _add_target(meta, host)
             yield _item(elem, host, meta)
@@ -163,5 +181,7 @@ def parse_nessus(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
             _properties(elem, host, meta)
             _add_target(meta, host)  # a host with zero items is still a scanned target
             release(elem)
-        elif keep == 0:
-            release(elem)
+        elif "ReportItem" not in stack[:-1] and "HostProperties" not in stack[:-1]:
+            release(elem)  # a ReportHost, the Policy, ...; nothing inside a subtree still being read
+    if not root_seen:
+        raise ImportRefused("no NessusClientData_v2 root element found", "nessus", source=str(path))

@@ -11,7 +11,7 @@ only, which passes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -212,12 +212,16 @@ def _first_error(exc: etree.XMLSyntaxError) -> tuple[str, int | None, int | None
 
 
 def iterparse_safe(
-    path: str | Path, format_guess: str = "", on_read: Callable[[int], None] | None = None
+    path: str | Path, format_guess: str = "", on_read: Callable[[int], None] | None = None,
+    *, tags: Collection[str] | None = None,
 ) -> Iterator[tuple[str, etree._Element, list[str]]]:
     """Yield (event, element, path stack) for "start" and "end" events of an untrusted file.
 
     The caller decides when to release(); syntax errors become ImportRefused with line/column
     and the element path where the parser stopped. ``on_read`` hears the bytes read so far.
+    With ``tags``, only elements of those names produce events (lxml filters in C, so the
+    many small elements a caller reads through their parent cost no Python step) and the
+    path stack holds only them.
     """
     source = str(path)
     stack: list[str] = []
@@ -239,6 +243,7 @@ def iterparse_safe(
             huge_tree=True,  # multi-MB base64 bodies are legitimate; entities are already refused
             remove_comments=True,
             remove_pis=True,
+            tag=tags,
         )
         try:
             for event, elem in parser:

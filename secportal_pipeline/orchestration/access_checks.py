@@ -20,8 +20,8 @@ ACCESS_REVIEW = "access_review"
 
 
 def contract_owner_handle(contract: Contract) -> str:
-    """The workspace handle of the contract's owner: customProperty ownerAccount, else the team owner."""
-    return str(contract.custom.get("ownerAccount") or contract.owner)
+    """The workspace handle of the contract's owner: the team member with role owner (username = handle)."""
+    return contract.owner
 
 
 def review_result(contract: Contract, today) -> dg.AssetCheckResult:

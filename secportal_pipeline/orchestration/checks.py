@@ -1,8 +1,9 @@
 """Blocking checks the assets run on what they just wrote.
 
 They are declared as check specs on the assets themselves, so each result belongs to
-the partition the run materialized: landed files meet their contract, and the
-warehouse holds exactly the manifest's rows.
+the partition the run materialized: landed files meet their contract, the warehouse
+holds exactly the manifest's rows, and the manifest holds exactly the rows the
+workspace gives for that partition now (recomputed with the export's own builder).
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
+import sqlalchemy as sa
 
 from ..contracts.model import Contract
 from ..contracts.schema import dtype_for
 from ..contracts.validate import ContractViolation, validate
 from ..exports.landing import partition_dir, read_manifest
+from ..exports.run import BUILDERS
 from ..warehouse.ddl import published_table
 
 LANDED_CONTRACT = "landed_contract"
 MATCHES_MANIFEST = "matches_manifest"
+MATCHES_WORKSPACE = "matches_workspace"
 
 
 def warehouse_asset_key(contract: Contract) -> dg.AssetKey:
@@ -39,6 +43,12 @@ def matches_manifest_spec(contract: Contract) -> dg.AssetCheckSpec:
     table = published_table(contract)
     return dg.AssetCheckSpec(MATCHES_MANIFEST, asset=warehouse_asset_key(contract), blocking=True,
                              description=f"published.{table} holds exactly the manifest's rows per partition.")
+
+
+def matches_workspace_spec(contract: Contract) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(MATCHES_WORKSPACE, asset=warehouse_asset_key(contract), blocking=True,
+                             description=f"Each loaded partition's manifest row count equals the rows the workspace "
+                                         f"gives for that partition now ({contract.id} builder re-run).")
 
 
 def _landed_frame(path: Path, contract: Contract) -> pd.DataFrame:
@@ -86,3 +96,32 @@ def check_reconciled(contract: Contract, landing_root: Path, warehouse: Path,
                                    metadata={"mismatches": dg.MetadataValue.json(mismatches)})
     return dg.AssetCheckResult(check_name=MATCHES_MANIFEST, passed=True,
                                metadata={"partitions": len(partitions)})
+
+
+def workspace_counts(engine: sa.Engine, contract: Contract, partitions: list[str]) -> dict[str, int]:
+    """Rows the export's builder gives for each partition from the workspace as it is now."""
+    builder = BUILDERS[contract.id]
+    with engine.connect() as conn:
+        return {key: len(builder(conn, contract, key)) for key in partitions}
+
+
+def check_workspace(contract: Contract, landing_root: Path, engine: sa.Engine,
+                    partitions: list[str]) -> dg.AssetCheckResult:
+    """Each partition's manifest row count equals the workspace's count now, naming any that differ.
+
+    A difference means the workspace changed after the partition landed (late data, a
+    back-dated change): re-run the partition (the late-data sensor requests it).
+    """
+    counts = workspace_counts(engine, contract, partitions)
+    mismatches = {}
+    for key in partitions:
+        landed = read_manifest(partition_dir(landing_root, contract, key))["row_count"]
+        if landed != counts[key]:
+            mismatches[key] = {"manifest": landed, "workspace": counts[key]}
+    if mismatches:
+        text = "; ".join(f"{contract.id} partition {k}: manifest {v['manifest']} rows, workspace {v['workspace']} rows"
+                         for k, v in mismatches.items())
+        return dg.AssetCheckResult(check_name=MATCHES_WORKSPACE, passed=False, description=text,
+                                   metadata={"mismatches": dg.MetadataValue.json(mismatches)})
+    return dg.AssetCheckResult(check_name=MATCHES_WORKSPACE, passed=True,
+                               metadata={"partitions": len(partitions), "rows": sum(counts.values())})

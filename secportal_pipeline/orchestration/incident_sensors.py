@@ -28,6 +28,9 @@ def _causes(error) -> list[FailureCause]:
         error = error.cause or getattr(error, "context", None)
     # Dagster's own wrapper says only "Error occurred while executing op ..."; the user's error is the cause
     user = [c for c in causes if not c.cls_name.startswith("Dagster")]
+    # a Failure raised from an export refusal (export_failures.py) restates its cause: the cause is the diagnosis
+    if len(user) > 1 and user[0].cls_name == "Failure":
+        user = user[1:]
     return user or causes
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .activity import create_entities, create_entity, update_entity
+from .activity import create_entities, create_entity, record_events, to_json_value, update_entity, update_rows
 from .controls import map_finding_controls, map_new_findings_controls
 from .schema import exceptions, findings, overrides, retests
 from .types import CLOSED_STATUSES, SEVERITIES, STATUSES
@@ -89,6 +89,45 @@ def update_finding(
     if any(d["field"] == "cwe" for d in diff):  # a rescan may name another weakness
         map_finding_controls(conn, finding_id, changes["cwe"] or (), actor_id=actor_id, at=at)
     return diff
+
+
+def update_findings(
+    conn: sa.Connection, items: list[tuple[dict[str, Any], dict[str, Any], datetime, str]], *, actor_id: int,
+) -> list[list[dict]]:
+    """``update_finding`` for many findings at once: the same row changes, events and control mappings.
+
+    ``items`` are ``(current, changes, at, action)`` where ``current`` is the finding's whole
+    row as read in this transaction (no two items for one finding). The diffs are computed
+    here, the rows updated with one statement per set of changed columns, and the events
+    appended together; returns each item's diff as ``update_finding`` would.
+    """
+    diffs: list[list[dict]] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
+    events: list[dict[str, Any]] = []
+    remap: list[tuple[int, Any, datetime]] = []
+    for current, changes, at, action in items:
+        finding_id = current["finding_id"]
+        changes = dict(changes)
+        if "status" in changes:
+            changes.update(_status_changes(current, changes["status"], at))
+        diff = [
+            {"field": name, "from": to_json_value(current[name]), "to": to_json_value(value)}
+            for name, value in changes.items()
+            if to_json_value(current[name]) != to_json_value(value)
+        ]
+        diffs.append(diff)
+        if not diff:
+            continue
+        updates.append((finding_id, {d["field"]: changes[d["field"]] for d in diff}))
+        events.append({"occurred_at": at, "actor_id": actor_id, "entity_type": "finding", "entity_id": finding_id,
+                       "action": action or "finding.updated", "metadata": {"changes": diff}})
+        if any(d["field"] == "cwe" for d in diff):
+            remap.append((finding_id, changes["cwe"] or (), at))
+    update_rows(conn, findings, updates)
+    record_events(conn, events)
+    for finding_id, cwes, at in remap:  # a rescan may name another weakness
+        map_finding_controls(conn, finding_id, cwes, actor_id=actor_id, at=at)
+    return diffs
 
 
 def assign_owner(conn: sa.Connection, finding_id: int, owner_id: int | None, *, actor_id: int, at: datetime) -> list[dict]:

@@ -1,9 +1,8 @@
-"""A workspace with one export service account, on SQLite or the real PostgreSQL server."""
+"""The access tests run on an SQLite workspace and on the real PostgreSQL server."""
 
 from __future__ import annotations
 
 import pytest
-
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ def workspace(settings, contracts_dir):
     with engine.begin() as conn:
         ensure_user(conn, "dana.whitfield", role="owner", at=T0, actor_id=small.system, mfa_enrolled=True)
         ensure_user(conn, "rob", role="billing", at=T0, actor_id=small.system, mfa_enrolled=True)
+        ensure_user(conn, "marcus.chen", role="admin", at=T0, actor_id=small.system, mfa_enrolled=True)
     return engine, small, PipelineResource.from_settings()
 
 
@@ -60,13 +61,17 @@ def test_mfa_posture_flags_owners_and_approvers_without_mfa_only_when_required(w
         set_require_mfa(conn, True, actor_id=small.system, at=T0)
     result = mfa_result(pipeline)
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
-    # findings_snapshot's team owner is the 'sde-lead' role name, not a person in the workspace
+    # both contracts' owner, dana.whitfield, is enrolled: only the approver is a gap
     assert result.description == (
-        "the workspace requires MFA: findings_snapshot: sde-lead (owner is not a workspace account); "
-        f"exception {exception}: bob (approver has no MFA enrolled)")
+        f"the workspace requires MFA: exception {exception}: bob (approver has no MFA enrolled)")
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE users SET mfa_enrolled = 0 WHERE handle = 'dana.whitfield'")
-    assert "access_review: dana.whitfield (owner has no MFA enrolled)" in mfa_result(pipeline).description
+    assert mfa_result(pipeline).description == (
+        "the workspace requires MFA: access_review: dana.whitfield (owner has no MFA enrolled); findings_snapshot: "
+        f"dana.whitfield (owner has no MFA enrolled); exception {exception}: bob (approver has no MFA enrolled)")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM users WHERE handle = 'dana.whitfield'")
+    assert "findings_snapshot: dana.whitfield (owner is not a workspace account)" in mfa_result(pipeline).description
 
 
 def test_an_overdue_review_is_a_warning_naming_the_fix():
@@ -86,25 +91,25 @@ def test_contracts_review_records_on_the_log_and_rewrites_only_those_lines(works
     engine, *_ = workspace
     path = contracts_dir / "findings_snapshot.yaml"
     before = path.read_text()
-    result = CliRunner().invoke(main, ["contracts", "review", "findings_snapshot", "--approver", "dana.whitfield",
+    result = CliRunner().invoke(main, ["contracts", "review", "findings_snapshot", "--approver", "marcus.chen",
                                        "--on", "2026-12-03"])
     assert result.exit_code == 0, result.output
     assert result.output == (f"findings_snapshot: classification confidential reviewed on 2026-12-03 by "
-                             f"dana.whitfield; next review due 2027-03-03 ({path})\n")
+                             f"marcus.chen; next review due 2027-03-03 ({path})\n")
     after = path.read_text()
     assert after == before.replace('value: "2026-11-02"', 'value: "2026-12-03"').replace(
-        "  - property: classificationReviewedBy\n    value: sde-lead",
-        "  - property: classificationReviewedBy\n    value: dana.whitfield")
+        "  - property: classificationReviewedBy\n    value: dana.whitfield",
+        "  - property: classificationReviewedBy\n    value: marcus.chen")
     contract = load_contract(path)
     assert (contract.custom["classificationReviewedOn"], contract.custom["classificationReviewedBy"]) == \
-        ("2026-12-03", "dana.whitfield")
+        ("2026-12-03", "marcus.chen")
     assert review_result(contract, date(2026, 12, 3) + timedelta(days=90)).passed
     with engine.connect() as conn:
         (event,) = conn.execute(sa.select(activity_log).where(activity_log.c.entity_type == "contract")).mappings()
     assert (event["action"], event["entity_id"]) == ("contract.classification_reviewed", "findings_snapshot")
     assert event["metadata"]["changes"] == [
         {"field": "classificationReviewedOn", "from": "2026-11-02", "to": "2026-12-03"},
-        {"field": "classificationReviewedBy", "from": "sde-lead", "to": "dana.whitfield"}]
+        {"field": "classificationReviewedBy", "from": "dana.whitfield", "to": "marcus.chen"}]
 
 
 @pytest.mark.parametrize(("approver", "reason"), [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from datetime import date
 
 import pytest
 import yaml
@@ -21,7 +22,8 @@ from secportal_pipeline.contracts.model import load_contract
 from secportal_pipeline.contracts.released import ReleaseRefused, check_all, release
 from tests.conftest import REPO_ROOT
 
-BASE = load_contract(REPO_ROOT / "contracts" / "findings_snapshot.yaml")
+# pinned at 1.0.0 so the version arithmetic below does not move with the repository's release
+BASE = replace(load_contract(REPO_ROOT / "contracts" / "findings_snapshot.yaml"), version="1.0.0")
 
 
 def edit(column: str, version: str = "1.0.1", **changes):
@@ -124,11 +126,79 @@ def columns_of(document):
     return document["schema"][0]["properties"]
 
 
-def test_repository_contracts_are_compatible_with_their_releases():
-    results = {r.contract.id: r for r in check_all(REPO_ROOT / "contracts")}
-    for contract_id in ("findings_snapshot", "activity_slice", "exception_register"):
-        assert results[contract_id].released is not None, f"{contract_id} has no released version"
-        assert results[contract_id].problems == []
+def test_repository_contracts_are_compatible_with_their_releases(monkeypatch):
+    results = check_all(REPO_ROOT / "contracts")
+    assert len(results) == 13
+    for result in results:  # every class is guarded: none is "not released yet"
+        assert result.released is not None, f"{result.contract.id} has no released version"
+        assert result.problems == []
+    monkeypatch.setenv("SECPORTAL_CONTRACTS_DIR", str(REPO_ROOT / "contracts"))
+    run = CliRunner().invoke(main, ["contracts", "check"])
+    assert run.exit_code == 0, run.output
+    assert "not released yet" not in run.output and "FAILED" not in run.output
+
+
+def test_a_retyped_column_of_a_newly_released_class_fails_the_check(contracts_dir):
+    path = contracts_dir / "report_severity_distribution.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("      - name: open_findings\n        logicalType: integer\n        physicalType: BIGINT",
+                                 "      - name: open_findings\n        logicalType: number\n        physicalType: DOUBLE"))
+    result = CliRunner().invoke(main, ["contracts", "check"])
+    assert result.exit_code == 1
+    assert "report_severity_distribution 1.0.0 -> 1.0.0: FAILED" in result.output
+    assert ("column 'open_findings': type changed from integer to number (breaking: needs a major version bump)"
+            in result.output)
+
+
+def test_a_recorded_classification_review_needs_no_version_bump(contracts_dir):
+    from secportal_pipeline.contracts.review import rewrite_review
+
+    path = contracts_dir / "dim_client.yaml"
+    released = contracts_dir / "released" / "dim_client" / "1.0.0.yaml"
+    rewrite_review(path, date(2027, 1, 15), "marcus.chen")  # what `contracts review` does to the file
+    (result,) = [r for r in check_all(contracts_dir) if r.contract.id == "dim_client"]
+    assert result.problems == []
+    assert [c.describe() for c in result.changes] == [
+        "classificationReviewedOn changed from '2026-11-30' to '2027-01-15' (review record: needs no version bump)",
+        "classificationReviewedBy changed from 'dana.whitfield' to 'marcus.chen' (review record: needs no version "
+        "bump)"]
+    before = released.read_bytes()
+    assert release(contracts_dir, "dim_client") == released  # the same release: the copy is left as released
+    assert released.read_bytes() == before
+    # the review record is exempt, nothing else is: any other edit still needs a bump
+    path.write_text(path.read_text().replace("Workspace client id.", "The workspace client id.", 1))
+    assert CliRunner().invoke(main, ["contracts", "check"]).exit_code == 1
+
+
+def test_an_owner_change_is_a_patch(contracts_dir):
+    path = contracts_dir / "scan_diff.yaml"
+
+    def new_owner(d):
+        d["team"]["members"] = [{"username": "marcus.chen", "name": "Marcus Chen", "role": "owner"}]
+    rewrite(path, new_owner)
+    result = CliRunner().invoke(main, ["contracts", "check"])
+    assert result.exit_code == 1
+    assert ("  scan_diff: version 1.0.0 -> 1.0.0 is not a version bump; owner changed from 'dana.whitfield' to "
+            "'marcus.chen' (editorial: needs a patch version bump)") in result.output
+    rewrite(path, lambda d: d.update(version="1.0.1"))
+    result = CliRunner().invoke(main, ["contracts", "check"])
+    assert result.exit_code == 0, result.output
+    assert "scan_diff 1.0.0 -> 1.0.1: ok (1 change(s))" in result.output
+
+
+def test_every_contract_owner_is_one_workspace_handle(tmp_path):
+    from secportal_pipeline.contracts.model import ContractError
+    from secportal_pipeline.demo.seed import PEOPLE
+
+    owners = {c.owner for c in (load_contract(p) for p in (REPO_ROOT / "contracts").glob("*.yaml"))}
+    handles = {p.handle: p for p in PEOPLE}
+    assert owners == {"dana.whitfield"} and handles["dana.whitfield"].role == "owner"
+    nobody = tmp_path / "scan_diff.yaml"
+    document = yaml.safe_load((REPO_ROOT / "contracts" / "scan_diff.yaml").read_text())
+    document["team"]["members"] = []
+    nobody.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(ContractError, match="team.members must name exactly one member with role owner"):
+        load_contract(nobody)
 
 
 def test_check_fails_naming_contract_column_and_change_then_a_major_bump_passes(contracts_dir):
@@ -136,7 +206,7 @@ def test_check_fails_naming_contract_column_and_change_then_a_major_bump_passes(
     rewrite(path, lambda d: columns_of(d).pop(3))  # engagement_id
     result = CliRunner().invoke(main, ["contracts", "check"])
     assert result.exit_code == 1
-    assert ("  exception_register: version 1.0.0 -> 1.0.0 is not a version bump; column 'engagement_id': "
+    assert ("  exception_register: version 1.0.1 -> 1.0.1 is not a version bump; column 'engagement_id': "
             "column removed (breaking: needs a major version bump)") in result.output
 
     def major(d):
@@ -145,7 +215,7 @@ def test_check_fails_naming_contract_column_and_change_then_a_major_bump_passes(
     rewrite(path, major)
     result = CliRunner().invoke(main, ["contracts", "check"])
     assert result.exit_code == 0, result.output
-    assert "exception_register 1.0.0 -> 2.0.0: ok" in result.output
+    assert "exception_register 1.0.1 -> 2.0.0: ok" in result.output
 
 
 def test_an_added_column_needs_a_minor_bump_and_release_keeps_the_file(contracts_dir):
@@ -157,7 +227,7 @@ def test_an_added_column_needs_a_minor_bump_and_release_keeps_the_file(contracts
     rewrite(path, add)
     result = CliRunner().invoke(main, ["contracts", "release", "activity_slice"])
     assert result.exit_code == 1
-    assert ("activity_slice: version 1.0.0 -> 1.0.0 is not a version bump; column 'source_ip': column added "
+    assert ("activity_slice: version 1.0.1 -> 1.0.1 is not a version bump; column 'source_ip': column added "
             "(additive: needs a minor version bump)") in result.output
     rewrite(path, lambda d: d.update(version="1.1.0"))
     result = CliRunner().invoke(main, ["contracts", "release", "activity_slice"])
@@ -169,11 +239,11 @@ def test_an_added_column_needs_a_minor_bump_and_release_keeps_the_file(contracts
 
 def test_a_released_version_never_changes(contracts_dir):
     path = contracts_dir / "findings_snapshot.yaml"
-    assert release(contracts_dir, "findings_snapshot") == contracts_dir / "released" / "findings_snapshot" / "1.0.0.yaml"
-    rewrite(path, lambda d: d.update(version="1.0.1"))
+    assert release(contracts_dir, "findings_snapshot") == contracts_dir / "released" / "findings_snapshot" / "1.0.1.yaml"
+    rewrite(path, lambda d: d.update(version="1.0.2"))
     release(contracts_dir, "findings_snapshot")
-    (contracts_dir / "released" / "findings_snapshot" / "1.0.1.yaml").write_text(
-        (contracts_dir / "released" / "findings_snapshot" / "1.0.0.yaml").read_text().replace("1.0.0", "1.0.1", 1)
-        + "\n# edited\n")
-    with pytest.raises(ReleaseRefused, match="findings_snapshot 1.0.1 is already released .* with other content"):
+    released = contracts_dir / "released" / "findings_snapshot"
+    (released / "1.0.2.yaml").write_text(
+        (released / "1.0.1.yaml").read_text().replace("version: 1.0.1", "version: 1.0.2", 1) + "\n# edited\n")
+    with pytest.raises(ReleaseRefused, match="findings_snapshot 1.0.2 is already released .* with other content"):
         release(contracts_dir, "findings_snapshot")

@@ -72,6 +72,6 @@ def test_retyped_column(frame):
 
 
 def test_the_exception_message_names_contract_partition_and_stage(frame):
-    with pytest.raises(ContractViolation, match=r"^findings_snapshot v1\.0\.0 partition 2026-09-07 \(canonical\): "
+    with pytest.raises(ContractViolation, match=r"^findings_snapshot v1\.0\.1 partition 2026-09-07 \(canonical\): "
                                                 r"1 contract violation\(s\): column 'port': contract column missing"):
         validate(frame.drop(columns=["port"]), CONTRACT, partition=WEEK)

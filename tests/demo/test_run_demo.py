@@ -102,6 +102,12 @@ def test_monthly_classes_and_every_scan_diff_land_in_one_run_each(demo):
         assert sorted(p.name for p in (settings.landing_root / name / "v1").iterdir()) == months, name
     assert (settings.landing_root / "report_framework_coverage" / "v1" / "2026-09-01" /
             "report_framework_coverage.xlsx").exists()
+    # the four report tables of each month also land together, one sheet each, in the monthly report
+    for month in months:
+        assert sorted(p.name for p in (settings.landing_root / "monthly_report" / month).iterdir()) == [
+            "_manifest.json", "monthly_report.xlsx"]
+    assert any(f"monthly report workbook (one sheet per report table) landed for {', '.join(months)}" in line
+               for line in lines)
     diffs = sorted(int(p.name) for p in (settings.landing_root / "scan_diff" / "v1").iterdir())
     assert diffs == list(range(1, figures["workspace"]["scan_executions"] + 1))
     assert figures["warehouse"]["fact_scan_diff"] > 0

@@ -108,7 +108,7 @@ def test_landed_slice_is_hashed_masked_neutral_and_logged(workspace, settings):
     assert manifest["classification_policy"]["actor"] == "hashed"
     assert export_runs(engine, "activity_slice") == [(
         "svc-export-activity", f"activity_slice:{DAY}",
-        {"contract_id": "activity_slice", "contract_version": "1.0.0", "partition": DAY, "row_count": 3,
+        {"contract_id": "activity_slice", "contract_version": "1.0.1", "partition": DAY, "row_count": 3,
          "run_id": "run-a", "landing_dir": str(directory)},
     )]
 

@@ -115,6 +115,6 @@ def test_landed_register_redacts_hashes_neutralises_and_logs_the_run(world, sett
     assert (manifest["service_account"], manifest["row_count"]) == ("svc-export-exceptions", 2)
     assert export_runs(engine, "exception_register") == [(
         "svc-export-exceptions", f"exception_register:{W2}",
-        {"contract_id": "exception_register", "contract_version": "1.0.0", "partition": W2, "row_count": 2,
+        {"contract_id": "exception_register", "contract_version": "1.0.1", "partition": W2, "row_count": 2,
          "run_id": "run-x", "landing_dir": str(result.landed.directory)},
     )]

@@ -110,7 +110,7 @@ def test_landed_files_are_classified_and_byte_identical_on_rerun(workspace, sett
     before = {name: (directory / name).read_bytes() for name in data_names}
     manifest = json.loads((directory / "_manifest.json").read_text())
     assert manifest["row_count"] == 5 and manifest["partition"] == W1
-    assert manifest["contract_id"] == "findings_snapshot" and manifest["contract_version"] == "1.0.0"
+    assert manifest["contract_id"] == "findings_snapshot" and manifest["contract_version"] == "1.0.1"
     assert manifest["service_account"] == "svc-export-findings" and manifest["run_id"] == "run-1"
     assert manifest["hmac_key_id"] == key.key_id and TEST_KEY not in json.dumps(manifest)
     assert manifest["classification_policy"]["owner"] == "hashed"

@@ -161,7 +161,7 @@ def test_a_file_of_another_major_version_never_loads(tmp_path, warehouse):
 
     with pytest.raises(LandingVerificationError,
                        match=r"landed with findings_snapshot 2\.0\.0 \(v2\) but the warehouse contract is "
-                             r"1\.0\.0 \(v1\); a v2 file never loads into a v1 table"):
+                             r"1\.0\.1 \(v1\); a v2 file never loads into a v1 table"):
         load_partition(warehouse, landed, CONTRACT)
     assert not warehouse.exists()
 

@@ -7,6 +7,7 @@ from ...contracts.model import Contract
 from ...exports.run import export_partition
 from ..checks import check_landed, landed_contract_spec
 from ..dimension_checks import extra_check_results, extra_check_specs
+from ..export_failures import REFUSALS, export_failure
 from ..partitions import BY_CADENCE
 from ..resources import PipelineResource
 
@@ -32,11 +33,15 @@ def export_asset(contract: Contract) -> dg.AssetsDefinition:
     )
     def _export(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
         current, key = pipeline.contract(contract.id), pipeline.hmac_key()
-        results = [
-            export_partition(pipeline.engine(), current, partition, landing_root=pipeline.landing_path,
-                             key=key, run_id=context.run.run_id)
-            for partition in context.partition_keys
-        ]
+        results = []
+        for partition in context.partition_keys:
+            try:
+                results.append(export_partition(pipeline.engine(), current, partition,
+                                                landing_root=pipeline.landing_path, key=key,
+                                                run_id=context.run.run_id))
+            except REFUSALS as error:
+                # nothing of this partition landed; the failure cases go to the UI as a table
+                raise export_failure(error, current, partition, [r.partition for r in results]) from error
         last = results[-1].landed
         return dg.MaterializeResult(
             check_results=[check_landed(current, pipeline.landing_path, list(context.partition_keys)),

@@ -7,7 +7,8 @@ from ...contracts.model import Contract
 from ...exports.landing import partition_dir
 from ...warehouse.ddl import published_table
 from ...warehouse.loader import WAREHOUSE_POOL, load_partition
-from ..checks import check_reconciled, matches_manifest_spec, warehouse_asset_key
+from ..checks import (check_reconciled, check_workspace, matches_manifest_spec, matches_workspace_spec,
+                      warehouse_asset_key)
 from ..partitions import BY_CADENCE
 from ..resources import PipelineResource
 
@@ -28,7 +29,7 @@ def warehouse_asset(contract: Contract) -> dg.AssetsDefinition:
         # a backfill of a range loads in one run instead of one run per partition
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb"},
-        check_specs=[matches_manifest_spec(contract)],
+        check_specs=[matches_manifest_spec(contract), matches_workspace_spec(contract)],
         description=f"published.{table} in the DuckDB warehouse, loaded only from landed, verified files.",
     )
     def _load(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
@@ -39,7 +40,9 @@ def warehouse_asset(contract: Contract) -> dg.AssetsDefinition:
         ]
         return dg.MaterializeResult(
             check_results=[check_reconciled(current, pipeline.landing_path, pipeline.warehouse_file,
-                                            list(context.partition_keys))],
+                                            list(context.partition_keys)),
+                           check_workspace(current, pipeline.landing_path, pipeline.engine(),
+                                           list(context.partition_keys))],
             metadata={
                 "table": f"published.{table}",
                 "rows": dg.MetadataValue.int(sum(r.rows for r in results)),
