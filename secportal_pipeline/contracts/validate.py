@@ -33,12 +33,25 @@ class ContractViolation(Exception):
         self.partition = partition
         self.violations = violations
         self.stage = stage
-        head = "; ".join(v.describe() for v in violations[:10])
+        head = "; ".join(_describe_safely(v, contract) for v in violations[:10])
         more = f" (+{len(violations) - 10} more)" if len(violations) > 10 else ""
         super().__init__(
             f"{contract.id} v{contract.version} partition {partition} ({stage}): "
             f"{len(violations)} contract violation(s): {head}{more}"
         )
+
+
+def _describe_safely(violation: Violation, contract: Contract) -> str:
+    """The violation in words, without the value when its column is hashed, redacted or omitted.
+
+    The message travels to logs, Dagster's event log and incident records, none of which
+    may hold what the classification exists to keep out.
+    """
+    known = {c.name: c.treatment for c in contract.columns}
+    if known.get(violation.column, "raw") == "raw" or violation.check.startswith(("column ", "contract column")):
+        return violation.describe()
+    return Violation(violation.column, violation.check, f"[withheld: {known[violation.column]} column]",
+                     violation.row).describe()
 
 
 SCHEMA_LEVEL_CHECKS = {"column_in_schema", "column_in_dataframe", "column_ordered"}

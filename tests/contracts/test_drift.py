@@ -75,3 +75,17 @@ def test_the_exception_message_names_contract_partition_and_stage(frame):
     with pytest.raises(ContractViolation, match=r"^findings_snapshot v1\.0\.1 partition 2026-09-07 \(canonical\): "
                                                 r"1 contract violation\(s\): column 'port': contract column missing"):
         validate(frame.drop(columns=["port"]), CONTRACT, partition=WEEK)
+
+
+def test_the_message_withholds_values_of_protected_columns(frame):
+    """A failing value in a hashed column never reaches the message (logs, incidents)."""
+    from dataclasses import replace
+
+    owner = replace(CONTRACT.column("owner"), pattern=r"^svc-")
+    contract = replace(CONTRACT, columns=tuple(owner if c.name == "owner" else c for c in CONTRACT.columns))
+    leaky = frame.assign(owner=frame["owner"].fillna("alice.secret@acme.example"))
+    with pytest.raises(ContractViolation) as error:
+        validate(leaky, contract, partition=WEEK)
+    message = str(error.value)
+    assert "alice.secret@acme.example" not in message
+    assert "column 'owner': failed check str_matches('^svc-') (found '[withheld: hashed column]') at row 0" in message
