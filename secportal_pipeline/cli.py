@@ -11,7 +11,21 @@ import click
 from .config import load_settings
 
 
-@click.group()
+class _Main(click.Group):
+    """Turns the errors a person can act on (bad contract, bad setting, missing key) into one line."""
+
+    def invoke(self, ctx: click.Context):
+        from .config import ConfigError
+        from .contracts.model import ContractError
+        from .exports.secrets import MissingKey
+
+        try:
+            return super().invoke(ctx)
+        except (ContractError, ConfigError, MissingKey) as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Main)
 def main() -> None:
     """secportal-pipeline: the export contract between a security workspace and its warehouse."""
     # Dagster flags single-run backfill policies as beta on every definition load; the

@@ -139,6 +139,10 @@ def run_demo(settings: Settings, *, intake_dir: Path | None = None, weeks: int |
     weeks = weeks or DEFAULT_WEEKS
     ensure_demo_key(settings)
     instance = instance or ensure_dagster_home()
+    from ..orchestration.runner import release_dead_runs
+
+    for run_id in release_dead_runs(instance):
+        echo(f"  run {run_id[:8]} of an earlier, killed demo marked failed and its pool slot freed")
     engine = open_workspace(settings.workspace_url)
     echo(f"workspace: {settings.workspace_url}")
     if _history_played(engine):
@@ -180,11 +184,11 @@ def run_demo(settings: Settings, *, intake_dir: Path | None = None, weeks: int |
 def materialize_marts(defs: dg.Definitions, instance: dg.DagsterInstance, echo: Callable[[str], None]) -> None:
     """dim_framework_control and every mart over what the warehouse now holds, in one run."""
     from ..orchestration.assets.marts import MARTS_JOB
-    from ..orchestration.runner import QUIET, RunFailed
+    from ..orchestration.runner import QUIET, RunFailed, owner_tags
 
     started = time.perf_counter()
     result = defs.resolve_job_def(MARTS_JOB).execute_in_process(instance=instance, raise_on_error=False,
-                                                                run_config=QUIET)
+                                                                run_config=QUIET, tags=owner_tags())
     if not result.success:
         failures = [event.message for event in result.all_events if event.is_failure]
         raise RunFailed(f"{MARTS_JOB} failed (run {result.run_id}): {' | '.join(failures)}")

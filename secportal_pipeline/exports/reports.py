@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -67,16 +67,30 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+def _engagement_clients(conn: sa.Connection) -> dict[int, int]:
+    """Engagement id -> client id; an engagement never changes client, so today's map holds for any month."""
+    engagements = replay(entity_events(conn, "engagement", _END_OF_TIME), _END_OF_TIME)
+    return {engagement_id: e["client_id"] for engagement_id, e in engagements.items()}
+
+
 def build_severity_distribution(conn: sa.Connection, contract: Contract, partition: str) -> pd.DataFrame:
     month = month_findings(conn, partition)
     clients = replay(entity_events(conn, "client", month.end), month.end)
-    engagements = replay(entity_events(conn, "engagement", month.end), month.end)
+    engagement_client = _engagement_clients(conn)
     counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
     for finding in month.states.values():
-        key = (engagements[finding["engagement_id"]]["client_id"], finding["severity"])
+        key = (engagement_client[finding["engagement_id"]], finding["severity"])
         counts[key]["open"] += month.is_open(finding)
         counts[key]["opened"] += month.opened_in_month(finding)
         counts[key]["closed"] += month.closed_in_month(finding)
+    # a scan older than its engagement (an old export imported late) still counts for its client
+    missing = {client_id for client_id, _ in counts} - clients.keys()
+    if missing:
+        everything = replay(entity_events(conn, "client", _END_OF_TIME), _END_OF_TIME)
+        clients.update({client_id: everything[client_id] for client_id in missing})
     records = []
     for client_id, client in sorted(clients.items()):
         client_open = sum(counts[(client_id, s)]["open"] for s in SEVERITIES)

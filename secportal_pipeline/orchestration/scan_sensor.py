@@ -39,7 +39,12 @@ def scan_execution_sensor(context: dg.SensorEvaluationContext, pipeline: Pipelin
     ids = completed_since(pipeline.engine(), cursor)
     if not ids:
         return dg.SensorResult(skip_reason=f"no scan execution completed after scan_id {cursor}")
-    keys = [str(scan_id) for scan_id in ids]
+    # an execution whose partition exists was already diffed (e.g. by the demo): no second run
+    keys = [str(scan_id) for scan_id in ids
+            if not context.instance.has_dynamic_partition(scan_partitions.name, str(scan_id))]
+    if not keys:
+        return dg.SensorResult(skip_reason=f"scan executions up to {ids[-1]} already have their scan_diff partition",
+                               cursor=str(ids[-1]))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"scan_diff:{key}", partition_key=key) for key in keys],
         dynamic_partitions_requests=[scan_partitions.build_add_request(keys)],

@@ -154,3 +154,20 @@ def test_crosswalk_maps_a_findings_cwes_on_creation_with_an_activity_entry(works
                                         ("SOC2", "CC6.7")]
     assert [e.entity_id for e in events] == ["1", "2", "3", "4", "5"]  # f6 and f7 have no CWE
     assert events[1].metadata["controls"] == [list(r) for r in rows]
+
+
+def test_an_old_scan_imported_late_counts_for_its_client_before_its_engagement_existed(settings):
+    """A 2009 finding in an engagement created in September 2026 shows in August's distribution."""
+    from datetime import UTC, datetime
+
+    engine = open_workspace(settings.workspace_url)
+    s = build_small(engine)  # client and engagement created 2026-09-01
+    with engine.begin() as c:
+        create_finding(c, finding_values(s, 1, severity="medium"), actor_id=s.intake,
+                       at=datetime(2009, 5, 4, 12, tzinfo=UTC))
+    with engine.connect() as conn:
+        frame = reports.build_severity_distribution(conn, CONTRACTS["severity_distribution"], "2026-08-01")
+    validate(frame, CONTRACTS["severity_distribution"], partition="2026-08-01")
+    medium = frame[frame["severity"] == "medium"].iloc[0]
+    assert (medium["client_name"], medium["open_findings"], medium["opened_in_month"]) == ("Acme", 1, 0)
+    assert frame["open_findings"].sum() == 1

@@ -148,3 +148,15 @@ def test_scan_diff_job_is_driven_by_the_sensor_not_a_schedule(env):
     assert "per_scan_exports_schedule" not in {s.name for s in defs.schedules}
     partitions = defs.resolve_assets_def("scan_diff").partitions_def
     assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == "scan_executions"
+
+
+def test_sensor_without_a_cursor_skips_executions_already_diffed(workspace, settings):
+    """After the demo lands every scan_diff itself, a fresh sensor requests nothing again."""
+    _, _, scans = workspace
+    resource = PipelineResource.from_settings(settings)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("scan_executions", [str(scans["s1"]), str(scans["burp"])])
+        with dg.build_sensor_context(instance=instance, resources={"pipeline": resource}) as context:
+            tick = scan_execution_sensor(context)
+    assert [r.partition_key for r in tick.run_requests] == [str(scans["s2"])]
+    assert tick.cursor == str(scans["s2"])

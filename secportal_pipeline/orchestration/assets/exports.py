@@ -32,6 +32,8 @@ def export_asset(contract: Contract) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _export(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+        if not context.partition_keys:  # e.g. a --partition-range given end first
+            raise dg.Failure(f"{contract.id}: the run selects no partition; a range is FIRST...LAST, oldest first")
         current, key = pipeline.contract(contract.id), pipeline.hmac_key()
         results = []
         for partition in context.partition_keys:
