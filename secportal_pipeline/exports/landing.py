@@ -148,6 +148,17 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         shutil.rmtree(previous, ignore_errors=True)
 
 
+def landed_key_ids(landing_root: Path, contract: Contract) -> dict[str, str]:
+    """Partition -> HMAC key id of every landed partition of ``contract``'s current major."""
+    root = Path(landing_root) / contract.id / f"v{contract.major}"
+    found = {}
+    for manifest in root.glob(f"*/{MANIFEST_NAME}"):
+        key_id = json.loads(manifest.read_text(encoding="utf-8")).get("hmac_key_id")
+        if key_id:
+            found[manifest.parent.name] = key_id
+    return found
+
+
 def read_manifest(directory: Path) -> dict[str, Any]:
     path = Path(directory) / MANIFEST_NAME
     if not path.exists():

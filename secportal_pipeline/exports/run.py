@@ -20,11 +20,11 @@ from . import activity_slice, exception_register, findings_snapshot
 from . import dimensions, reports, scan_diff
 from . import access_review, incident_register
 from .classify import classify
-from .landing import Landed, land_partition
+from .landing import Landed, land_partition, landed_key_ids
 from .leakcheck import assert_no_leaks
 from .preflight import authorize_export
 from .retention import check_retention
-from .secrets import HmacKey
+from .secrets import HmacKey, assert_same_key
 
 Builder = Callable[[sa.Connection, Contract, str], pd.DataFrame]
 
@@ -76,6 +76,8 @@ def export_partition(
         # refused here, before the builder reads a row, if the account may not run it
         actor_id = authorize_export(conn, contract, utcnow()).user_id
         canonical = validate(builder(conn, contract, partition), contract, partition=partition)
+    if any(c.treatment == "hashed" for c in contract.columns):
+        assert_same_key(landed_key_ids(landing_root, contract), key, contract.id)
     landed_frame = validate(classify(canonical, contract, key.key), contract, partition=partition, landed=True)
     landed = land_partition(
         landed_frame, contract, partition, landing_root=landing_root, hmac_key_id=key.key_id,

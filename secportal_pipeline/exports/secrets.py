@@ -15,6 +15,32 @@ class MissingKey(RuntimeError):
     pass
 
 
+class KeyChanged(RuntimeError):
+    """This run's key differs from the one the class's landed partitions were hashed with."""
+
+
+ENV_ALLOW_KEY_CHANGE = "SECPORTAL_ALLOW_KEY_CHANGE"
+
+
+def assert_same_key(landed_key_ids: dict[str, str], key: HmacKey, export_class: str,
+                    env: dict[str, str] | None = None) -> None:
+    """Refuse a key that would make hashed columns stop joining across partitions.
+
+    ``landed_key_ids`` maps landed partitions to their manifests' key ids. A deliberate
+    rotation sets SECPORTAL_ALLOW_KEY_CHANGE=1 and re-lands every partition.
+    """
+    env = os.environ if env is None else env
+    others = {partition: key_id for partition, key_id in landed_key_ids.items() if key_id != key.key_id}
+    if others and env.get(ENV_ALLOW_KEY_CHANGE) != "1":
+        partition, key_id = max(others.items())
+        raise KeyChanged(
+            f"{export_class}: {len(others)} landed partition(s) (latest {partition}) were hashed with key "
+            f"{key_id}, this run's key is {key.key_id}; hashed columns would no longer join across "
+            f"partitions. Use the original key, or rotate on purpose: set {ENV_ALLOW_KEY_CHANGE}=1 and "
+            "re-land every partition of the class"
+        )
+
+
 @dataclass(frozen=True)
 class HmacKey:
     key: bytes

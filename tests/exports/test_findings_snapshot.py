@@ -172,3 +172,23 @@ def test_contract_violation_blocks_landing(workspace, settings, monkeypatch):
     assert "column 'asset': column not in the contract (added or renamed)" in message
     assert "column 'asset_ref': contract column missing from the data (removed or renamed)" in message
     assert not (settings.landing_root / "findings_snapshot" / "v1" / W1).exists()
+
+
+def test_a_different_key_is_refused_once_partitions_were_hashed_with_another(workspace, settings, monkeypatch):
+    engine, _ = workspace
+    first = load_hmac_key()
+    export_partition(engine, CONTRACT, W1, landing_root=settings.landing_root, key=first, run_id="r1")
+    monkeypatch.setenv("SECPORTAL_HMAC_KEY", "x" * 40)
+    other = load_hmac_key()
+    with pytest.raises(Exception) as refused:
+        export_partition(engine, CONTRACT, W2, landing_root=settings.landing_root, key=other, run_id="r2")
+    assert str(refused.value).startswith(
+        f"findings_snapshot: 1 landed partition(s) (latest {W1}) were hashed with key {first.key_id}, "
+        f"this run's key is {other.key_id}")
+    assert not (settings.landing_root / "findings_snapshot" / "v1" / W2).exists()
+    monkeypatch.setenv("SECPORTAL_ALLOW_KEY_CHANGE", "1")  # a deliberate rotation re-lands every partition
+    for week in (W1, W2):
+        export_partition(engine, CONTRACT, week, landing_root=settings.landing_root, key=other, run_id="r3")
+    manifests = [json.loads((settings.landing_root / "findings_snapshot" / "v1" / w / "_manifest.json").read_text())
+                 for w in (W1, W2)]
+    assert {m["hmac_key_id"] for m in manifests} == {other.key_id}
