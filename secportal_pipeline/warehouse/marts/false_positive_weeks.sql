@@ -1,13 +1,10 @@
 -- grain: one row per (snapshot week, finding) where the finding stood dismissed as a false positive at the week's end
--- inputs: marts.finding_changes, published.fact_finding_snapshot
+-- inputs: marts.finding_changes, marts.snapshot_weeks
 -- definitions:
 --   A finding is a false positive at an instant when its latest override before that instant
 --   (by seq) is of kind false_positive. The weekly marts leave these findings out of every
 --   count, as the monthly report tables do.
-WITH weeks AS (
-    SELECT DISTINCT snapshot_week, CAST(snapshot_week + INTERVAL 7 DAY AS TIMESTAMPTZ) AS week_end
-    FROM published.fact_finding_snapshot
-),
+WITH weeks AS (SELECT * FROM marts.snapshot_weeks),
 overrides AS (
     SELECT finding_id, seq, occurred_at, to_value AS kind FROM marts.finding_changes WHERE field = 'override'
 )

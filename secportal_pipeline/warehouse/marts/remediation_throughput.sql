@@ -1,5 +1,5 @@
 -- grain: one row per (snapshot week, severity), every severity every week
--- inputs: published.fact_finding_snapshot, marts.finding_changes, marts.false_positive_weeks, marts.severity_levels
+-- inputs: published.fact_finding_snapshot, marts.finding_changes, marts.false_positive_weeks, marts.severity_levels, marts.snapshot_weeks
 -- definitions:
 --   From each weekly snapshot, false positives left out; severity as at the week's end.
 --   opened: opened_at within the week. resolved: closed (resolved or verified) at the week's end
@@ -8,12 +8,7 @@
 --   net_change: opened - resolved. open_at_week_end: not closed at the week's end.
 --   median_days_to_close: median of closed_at - opened_at over the week's resolved, in days
 --   rounded to 4 decimals.
-WITH weeks AS (
-    SELECT DISTINCT snapshot_week,
-           CAST(snapshot_week AS TIMESTAMPTZ) AS week_start,
-           CAST(snapshot_week + INTERVAL 7 DAY AS TIMESTAMPTZ) AS week_end
-    FROM published.fact_finding_snapshot
-),
+WITH weeks AS (SELECT * FROM marts.snapshot_weeks),
 findings AS (
     SELECT s.snapshot_week, s.finding_id, s.severity, w.week_start, w.week_end,
            s.opened_at >= w.week_start AND s.opened_at < w.week_end AS opened_in_week,

@@ -1,13 +1,11 @@
 -- grain: one row per (snapshot week, severity), every severity every week
--- inputs: published.fact_finding_snapshot, marts.false_positive_weeks, marts.severity_levels
+-- inputs: published.fact_finding_snapshot, marts.false_positive_weeks, marts.severity_levels, marts.snapshot_weeks
 -- definitions:
 --   From each weekly snapshot, false positives left out; severity as at the week's end.
 --   findings: rows of the snapshot (open at some point in the week). open_at_week_end: not
 --   resolved or verified at the week's end. share_of_open: open_at_week_end over the week's
 --   open total, rounded to 4 decimals; NULL when nothing is open.
-WITH weeks AS (
-    SELECT DISTINCT snapshot_week FROM published.fact_finding_snapshot
-),
+WITH weeks AS (SELECT * FROM marts.snapshot_weeks),
 counted AS (
     SELECT s.snapshot_week, s.severity, count(*) AS findings,
            count(*) FILTER (WHERE s.status NOT IN ('resolved', 'verified')) AS open_at_week_end

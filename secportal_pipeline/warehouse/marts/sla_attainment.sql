@@ -1,5 +1,5 @@
 -- grain: one row per (snapshot week, severity with an SLA in the policy)
--- inputs: published.fact_finding_snapshot, marts.false_positive_weeks, marts.sla_policy
+-- inputs: published.fact_finding_snapshot, marts.false_positive_weeks, marts.sla_policy, marts.snapshot_weeks
 -- definitions:
 --   From each weekly snapshot (findings as they stood at the week's end, Monday 00:00 UTC to the
 --   next Monday), false positives left out; severity is the finding's severity at the week's end.
@@ -9,12 +9,7 @@
 --   open_breaching: not closed at the week's end and opened more than sla_days before it.
 --   open_within_sla: not closed at the week's end, still inside the SLA.
 --   attainment: resolved_within_sla / (resolved_within_sla + resolved_late); NULL if none closed.
-WITH weeks AS (
-    SELECT DISTINCT snapshot_week,
-           CAST(snapshot_week AS TIMESTAMPTZ) AS week_start,
-           CAST(snapshot_week + INTERVAL 7 DAY AS TIMESTAMPTZ) AS week_end
-    FROM published.fact_finding_snapshot
-),
+WITH weeks AS (SELECT * FROM marts.snapshot_weeks),
 findings AS (
     SELECT s.snapshot_week, s.severity, p.sla_days, w.week_start, w.week_end,
            s.status IN ('resolved', 'verified') AS is_closed,
