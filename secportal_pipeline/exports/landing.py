@@ -91,45 +91,31 @@ def land_partition(
     ``check_staged`` is called on the staging folder once the data files are written and
     before the manifest: if it raises, nothing lands and the previous partition stays.
     """
+    payloads = {
+        f"{contract.id}.csv": _csv_bytes(frame),
+        f"{contract.id}.parquet": _parquet_bytes(frame),
+        # a person opens this class in Excel: typed, neutralised, no formulas (excel.py)
+        **({f"{contract.id}.xlsx": contract_workbook(frame, contract, partition)} if contract.people_read else {}),
+        **(extra_files or {}),
+    }
+    manifest = {
+        "contract_id": contract.id,
+        "contract_version": contract.version,
+        "export_class": contract.id,
+        "partition": partition,
+        "row_count": len(frame),
+        "columns": [
+            {"name": c.name, "logical_type": c.logical_type, "physical_type": c.physical_type,
+             "treatment": c.treatment}
+            for c in contract.landed_columns
+        ],
+        "classification_policy": {c.name: c.treatment for c in contract.columns},
+        "hmac_key_id": hmac_key_id,
+        "service_account": service_account,
+        "run_id": run_id,
+    }
     target = partition_dir(landing_root, contract, partition)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".tmp-{partition}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        payloads = {
-            f"{contract.id}.csv": _csv_bytes(frame),
-            f"{contract.id}.parquet": _parquet_bytes(frame),
-            # a person opens this class in Excel: typed, neutralised, no formulas (excel.py)
-            **({f"{contract.id}.xlsx": contract_workbook(frame, contract, partition)} if contract.people_read else {}),
-            **(extra_files or {}),
-        }
-        for name, data in payloads.items():
-            _write(staging / name, data)
-        if check_staged is not None:
-            check_staged(staging)
-        manifest = {
-            "contract_id": contract.id,
-            "contract_version": contract.version,
-            "export_class": contract.id,
-            "partition": partition,
-            "row_count": len(frame),
-            "columns": [
-                {"name": c.name, "logical_type": c.logical_type, "physical_type": c.physical_type,
-                 "treatment": c.treatment}
-                for c in contract.landed_columns
-            ],
-            "classification_policy": {c.name: c.treatment for c in contract.columns},
-            "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in payloads.items()},
-            "hmac_key_id": hmac_key_id,
-            "service_account": service_account,
-            "run_id": run_id,
-            "landed_at": datetime.now(UTC).isoformat(),
-        }
-        _write(staging / MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    manifest = land_files(target, payloads, manifest, check_staged=check_staged)
     return Landed(target, manifest)
 
 
@@ -166,11 +152,13 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def land_files(target: Path, payloads: dict[str, bytes], manifest: dict[str, Any]) -> dict[str, Any]:
-    """Land ``payloads`` in ``target`` the way ``land_partition`` does: staged, manifest last, swapped in.
+def land_files(target: Path, payloads: dict[str, bytes], manifest: dict[str, Any], *,
+               check_staged: Callable[[Path], None] | None = None) -> dict[str, Any]:
+    """Land ``payloads`` in ``target``: staged, checked, manifest last, swapped in.
 
-    For landed products made of other landed files (the monthly report workbook): the
-    manifest is ``manifest`` plus the sha256 and size of each file; it is returned.
+    The manifest written is ``manifest`` plus the sha256 and size of each file and the
+    landing time; it is returned. ``check_staged`` sees the staged files before the
+    manifest exists: if it raises, nothing lands and the previous folder stays.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +167,8 @@ def land_files(target: Path, payloads: dict[str, bytes], manifest: dict[str, Any
     try:
         for name, data in payloads.items():
             _write(staging / name, data)
+        if check_staged is not None:
+            check_staged(staging)
         manifest = {**manifest,
                     "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in payloads.items()},
                     "landed_at": datetime.now(UTC).isoformat()}

@@ -89,13 +89,19 @@ def check_reconciled(contract: Contract, landing_root: Path, warehouse: Path,
             actual = con.execute(f'SELECT count(*) FROM published."{table}" WHERE _partition = ?', [key]).fetchone()[0]
             if actual != expected:
                 mismatches[key] = {"manifest": expected, "warehouse": actual}
-    if mismatches:
-        text = "; ".join(f"partition {k}: manifest {v['manifest']} rows, warehouse {v['warehouse']} rows"
-                         for k, v in mismatches.items())
-        return dg.AssetCheckResult(check_name=MATCHES_MANIFEST, passed=False, description=text,
-                                   metadata={"mismatches": dg.MetadataValue.json(mismatches)})
-    return dg.AssetCheckResult(check_name=MATCHES_MANIFEST, passed=True,
-                               metadata={"partitions": len(partitions)})
+    return _count_check(MATCHES_MANIFEST, mismatches, "warehouse", prefix="",
+                        passed_metadata={"partitions": len(partitions)})
+
+
+def _count_check(check_name: str, mismatches: dict[str, dict[str, int]], other: str, *, prefix: str,
+                 passed_metadata: dict) -> dg.AssetCheckResult:
+    """Passed, or failed naming each partition with the manifest's count and ``other``'s."""
+    if not mismatches:
+        return dg.AssetCheckResult(check_name=check_name, passed=True, metadata=passed_metadata)
+    text = "; ".join(f"{prefix}partition {k}: manifest {v['manifest']} rows, {other} {v[other]} rows"
+                     for k, v in mismatches.items())
+    return dg.AssetCheckResult(check_name=check_name, passed=False, description=text,
+                               metadata={"mismatches": dg.MetadataValue.json(mismatches)})
 
 
 def workspace_counts(engine: sa.Engine, contract: Contract, partitions: list[str]) -> dict[str, int]:
@@ -118,10 +124,5 @@ def check_workspace(contract: Contract, landing_root: Path, engine: sa.Engine,
         landed = read_manifest(partition_dir(landing_root, contract, key))["row_count"]
         if landed != counts[key]:
             mismatches[key] = {"manifest": landed, "workspace": counts[key]}
-    if mismatches:
-        text = "; ".join(f"{contract.id} partition {k}: manifest {v['manifest']} rows, workspace {v['workspace']} rows"
-                         for k, v in mismatches.items())
-        return dg.AssetCheckResult(check_name=MATCHES_WORKSPACE, passed=False, description=text,
-                                   metadata={"mismatches": dg.MetadataValue.json(mismatches)})
-    return dg.AssetCheckResult(check_name=MATCHES_WORKSPACE, passed=True,
-                               metadata={"partitions": len(partitions), "rows": sum(counts.values())})
+    return _count_check(MATCHES_WORKSPACE, mismatches, "workspace", prefix=f"{contract.id} ",
+                        passed_metadata={"partitions": len(partitions), "rows": sum(counts.values())})

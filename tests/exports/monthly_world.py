@@ -12,7 +12,7 @@ from secportal_pipeline.workspace import schema
 from secportal_pipeline.workspace.accounts import ensure_user
 from secportal_pipeline.workspace.activity import create_entity, update_entity, utcnow
 from secportal_pipeline.workspace.credentials import create_credential
-from tests.workspace.helpers import Small, build_small
+from tests.workspace.helpers import Small
 
 SEP, OCT = "2026-09-01", "2026-10-01"
 

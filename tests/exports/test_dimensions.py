@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 
 import dagster as dg
 import pandas as pd
@@ -21,7 +19,8 @@ from secportal_pipeline.orchestration.definitions import build_definitions
 from secportal_pipeline.orchestration.runner import run_partitions
 from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.findings import create_finding
-from tests.conftest import REPO_ROOT, TEST_KEY
+from tests.conftest import REPO_ROOT
+from tests.exports.export_helpers import keyed
 from tests.exports.monthly_world import OCT, SEP, at, export_accounts, registry
 from tests.workspace.helpers import build_small, finding_values
 
@@ -100,7 +99,7 @@ def test_landed_engagement_owner_is_the_keyed_hash(workspace, settings):
     result = export_partition(engine, CONTRACTS["dim_engagement"], SEP, landing_root=settings.landing_root,
                               key=load_hmac_key(), run_id="test")
     landed = pd.read_parquet(result.landed.files["dim_engagement.parquet"])
-    assert landed["owner"].tolist() == [hmac.new(TEST_KEY.encode(), b"bob", hashlib.sha256).hexdigest()]
+    assert landed["owner"].tolist() == [keyed("bob")]
     assert "dim_engagement.xlsx" not in result.landed.manifest["files"]  # not read by people
 
 

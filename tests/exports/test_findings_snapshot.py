@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
 import json
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from secportal_pipeline.workspace.credentials import create_credential
 from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.findings import apply_override, assign_owner, create_finding, set_status
 from tests.conftest import REPO_ROOT, TEST_KEY
+from tests.exports.export_helpers import keyed
 from tests.workspace.helpers import build_small, finding_values
 
 CONTRACT = load_contract(REPO_ROOT / "contracts" / "findings_snapshot.yaml")
@@ -32,10 +32,6 @@ W1, W2 = "2026-09-07", "2026-09-14"
 
 def at(day: int, hour: int = 10) -> datetime:
     return datetime(2026, 9, day, hour, tzinfo=UTC)
-
-
-def owner_hash(handle: str) -> str:
-    return hmac.new(TEST_KEY.encode(), handle.encode(), hashlib.sha256).hexdigest()
 
 
 @pytest.fixture
@@ -121,7 +117,7 @@ def test_landed_files_are_classified_and_byte_identical_on_rerun(workspace, sett
     rows = list(csv.DictReader(io.StringIO(before["findings_snapshot.csv"].decode())))
     assert [r["finding_id"] for r in rows] == [str(i) for i in sorted([ids["f1"], ids["f3"], ids["f5"], ids["f6"], ids["f7"]])]
     by_id = {int(r["finding_id"]): r for r in rows}
-    assert by_id[ids["f6"]]["owner"] == owner_hash("alice")
+    assert by_id[ids["f6"]]["owner"] == keyed("alice")
     assert by_id[ids["f1"]]["owner"] == ""
     assert {r["description"] for r in rows} == {"[REDACTED]"}
     assert "details of" not in before["findings_snapshot.csv"].decode()

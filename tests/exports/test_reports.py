@@ -51,7 +51,7 @@ def workspace(settings):
         f3 = finding(3, "high", at(9, 10), [79])
         f4 = finding(4, "medium", at(10, 5), [89])
         f5 = finding(5, "medium", at(9, 1), [16])
-        f6 = finding(6, "low", at(10, 20))
+        finding(6, "low", at(10, 20))
         finding(7, "info", at(11, 2))  # after the month
         set_status(c, f3, "resolved", actor_id=s.alice, at=at(9, 20))
         set_status(c, f3, "reopened", actor_id=s.intake, at=at(10, 3))
