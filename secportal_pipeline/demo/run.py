@@ -256,7 +256,7 @@ def materialize_scan_diffs(defs: dg.Definitions, instance: dg.DagsterInstance, e
     with dg.build_sensor_context(instance=instance, resources=defs.resources) as context:
         tick = scan_execution_sensor(context)
     if not tick.run_requests:
-        echo("  scan_diff: no completed scan executions")
+        echo(f"  scan_diff: {tick.skip_reason.skip_message if tick.skip_reason else 'nothing to diff'}")
         return
     for request in tick.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))

@@ -12,11 +12,13 @@ from __future__ import annotations
 import dagster as dg
 import sqlalchemy as sa
 
+from ..exports.landing import MANIFEST_NAME, partition_dir
 from ..workspace.schema import scan_executions
 from .partitions import scan_executions as scan_partitions
 from .resources import PipelineResource
 
 SCAN_DIFF_JOB = "per_scan_exports"
+SCAN_DIFF_CLASS = "scan_diff"
 # a burst of imports is caught up over a few ticks rather than in one huge evaluation
 MAX_PER_TICK = 200
 
@@ -39,11 +41,14 @@ def scan_execution_sensor(context: dg.SensorEvaluationContext, pipeline: Pipelin
     ids = completed_since(pipeline.engine(), cursor)
     if not ids:
         return dg.SensorResult(skip_reason=f"no scan execution completed after scan_id {cursor}")
-    # an execution whose partition exists was already diffed (e.g. by the demo): no second run
+    # an execution whose diff already landed in this landing zone (e.g. by the demo) needs no
+    # second run; the landing zone, not the Dagster instance, says so, since one instance may
+    # serve several data folders
+    contract = pipeline.contract(SCAN_DIFF_CLASS)
     keys = [str(scan_id) for scan_id in ids
-            if not context.instance.has_dynamic_partition(scan_partitions.name, str(scan_id))]
+            if not (partition_dir(pipeline.landing_path, contract, str(scan_id)) / MANIFEST_NAME).exists()]
     if not keys:
-        return dg.SensorResult(skip_reason=f"scan executions up to {ids[-1]} already have their scan_diff partition",
+        return dg.SensorResult(skip_reason=f"scan executions up to {ids[-1]} already have a landed scan_diff",
                                cursor=str(ids[-1]))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"scan_diff:{key}", partition_key=key) for key in keys],

@@ -151,11 +151,15 @@ def test_scan_diff_job_is_driven_by_the_sensor_not_a_schedule(env):
 
 
 def test_sensor_without_a_cursor_skips_executions_already_diffed(workspace, settings):
-    """After the demo lands every scan_diff itself, a fresh sensor requests nothing again."""
+    """Executions whose diff landed in this landing zone are not diffed again; the instance does not decide."""
     _, _, scans = workspace
     resource = PipelineResource.from_settings(settings)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("scan_executions", [str(scans["s1"]), str(scans["burp"])])
+        for done in ("s1", "burp"):  # their diffs already landed here; another data folder's would not count
+            landed = settings.landing_root / "scan_diff" / "v1" / str(scans[done])
+            landed.mkdir(parents=True)
+            (landed / "_manifest.json").write_text("{}")
+        instance.add_dynamic_partitions("scan_executions", [str(scans["s2"])])  # known to the instance only
         with dg.build_sensor_context(instance=instance, resources={"pipeline": resource}) as context:
             tick = scan_execution_sensor(context)
     assert [r.partition_key for r in tick.run_requests] == [str(scans["s2"])]
