@@ -57,6 +57,7 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
                quarantine: bool, show_progress: bool | None) -> None:
     """Import scanner files (Nessus v2, Burp XML, CSV) or every file under folders."""
     from .intake.folder import scan_files
+    from .intake.parse_process import ParserProcessFailed
     from .intake.progress import ProgressLine
     from .intake.service import import_file
     from .workspace.db import open_workspace
@@ -79,6 +80,13 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
             )
         except OSError as error:  # unreadable file: say so, leave it, go on with the rest
             click.echo(f"{path.name}: failed ({error.strerror or error}); the file was left where it is")
+            refused += 1
+            continue
+        except ParserProcessFailed as error:  # not the file's fault (killed, out of memory): nothing imported
+            first, _, rest = str(error).partition("\n")
+            click.echo(f"{path.name}: failed ({first}); nothing was imported, the file was left where it is")
+            if rest:
+                click.echo(rest, err=True)
             refused += 1
             continue
         finally:

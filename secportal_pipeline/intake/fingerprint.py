@@ -12,8 +12,9 @@ def normalise_text(s: str | None) -> str:
     """CRLF/CR -> LF, trailing whitespace dropped per line, outer blank lines stripped."""
     if not s:
         return ""
-    s = s.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line.rstrip() for line in s.split("\n")).strip()
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(map(str.rstrip, s.split("\n"))).strip()  # map: no Python frame per line
 
 
 def fingerprint(

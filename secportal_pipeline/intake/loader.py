@@ -16,9 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..workspace.activity import create_entity, insert_rows, update_entity, utcnow
+from ..workspace.activity import create_entities, field_changes, insert_rows, record_events, update_rows, utcnow
 from ..workspace.findings import create_findings, update_findings
-from ..workspace.lookups import engagement_for_asset
+from ..workspace.lookups import unassigned_engagement, verified_engagements
 from ..workspace.schema import findings, scan_executions, scan_results
 from ..workspace.types import CLOSED_STATUSES
 from .fingerprint import fingerprint
@@ -53,7 +53,8 @@ class LoadCounts:
 
 @dataclass
 class _Target:
-    scan_id: int
+    scan_id: int | None  # None until the batch's new executions are written (ScanLoader._flush_targets)
+    started_at: datetime | None  # as the execution was created: meta.started_at may still move
     modules: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
 
@@ -115,7 +116,11 @@ class ScanLoader:
         self.engagement_id = engagement_id
         self.source_pipeline = source_pipeline or DEFAULT_PIPELINE.get(meta.source_tool, "bulk_import")
         self.targets: dict[str, _Target] = {}
-        self.engagements: dict[str, int] = {}
+        self.engagements: dict[str, int] = {}  # asset_ref -> engagement its new findings go to
+        self._unverified: set[str] = set()  # looked up: no verified active engagement (-> unassigned)
+        self._unassigned: int | None = None
+        # executions to create, in first-seen order: (values, occurred_at, target)
+        self._pending: list[tuple[dict[str, Any], datetime, _Target]] = []
         self.counts = LoadCounts()
 
     def event_time(self, record: ScanRecord | None = None) -> datetime:
@@ -134,27 +139,54 @@ class ScanLoader:
         return self.counts
 
     def _target(self, asset_ref: str) -> _Target:
+        """The asset's execution; a new one is queued and written by ``_flush_targets``."""
         target = self.targets.get(asset_ref)
         if target is None:
             at = self.meta.started_at or self.event_time()
-            scan_id = create_entity(
-                self.conn, scan_executions,
+            target = self.targets[asset_ref] = _Target(None, self.meta.started_at)
+            self._pending.append((
                 {"asset_ref": asset_ref, "source_tool": self.meta.source_tool, "modules": [],
                  "started_at": self.meta.started_at, "completed_at": None, "status": "running",
                  "source_file": self.source_file, "file_sha256": self.file_sha256,
                  "imported_at": self.now, "actor_id": self.actor_id},
-                actor_id=self.actor_id, occurred_at=at, entity_type="scan_execution",
-            )
-            target = self.targets[asset_ref] = _Target(scan_id)
-            self.counts.scan_ids.append(scan_id)
+                at, target,
+            ))
         return target
+
+    def _flush_targets(self) -> None:
+        """Create the queued executions (rows and ``scan_execution.created`` events) together."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        # asset_ref is unique among one file's executions (uq_scan_file_target: file_sha256, asset_ref)
+        ids = create_entities(self.conn, scan_executions, [(values, at) for values, at, _ in pending],
+                              actor_id=self.actor_id, entity_type="scan_execution", unique_key="asset_ref")
+        for (_, _, target), scan_id in zip(pending, ids, strict=True):
+            target.scan_id = scan_id
+            self.counts.scan_ids.append(scan_id)
+
+    def _lookup_engagements(self, asset_refs: Iterable[str]) -> None:
+        """Find the verified engagements of the assets not looked up yet, in one query."""
+        wanted = [ref for ref in dict.fromkeys(asset_refs)
+                  if ref not in self.engagements and ref not in self._unverified]
+        if wanted:
+            found = verified_engagements(self.conn, wanted)
+            self.engagements.update(found)
+            self._unverified.update(ref for ref in wanted if ref not in found)
 
     def _engagement(self, asset_ref: str, at: datetime) -> int:
         if self.engagement_id is not None:
             return self.engagement_id
-        if asset_ref not in self.engagements:
-            self.engagements[asset_ref] = engagement_for_asset(self.conn, asset_ref, actor_id=self.actor_id, at=at)
-        return self.engagements[asset_ref]
+        engagement_id = self.engagements.get(asset_ref)
+        if engagement_id is None and asset_ref not in self._unverified:
+            self._lookup_engagements((asset_ref,))  # normally done for the whole batch already
+            engagement_id = self.engagements.get(asset_ref)
+        if engagement_id is None:  # nobody verified it: the catch-all engagement, made here if missing
+            if self._unassigned is None:
+                self._flush_targets()  # the executions seen so far are logged before it, as one at a time did
+                self._unassigned = unassigned_engagement(self.conn, actor_id=self.actor_id, at=at)
+            engagement_id = self.engagements[asset_ref] = self._unassigned
+        return engagement_id
 
     def _load_batch(self, batch: list[ScanRecord]) -> None:
         tool = self.meta.source_tool
@@ -164,10 +196,14 @@ class ScanLoader:
             row.fingerprint: row._mapping
             for row in self.conn.execute(_EXISTING, {"fingerprints": list(fingerprints)})
         }
+        if self.engagement_id is None:  # where the batch's new findings go, for all their assets at once
+            self._lookup_engagements(record.asset_ref for record, values in prepared
+                                     if values["fingerprint"] not in existing)
         results: list[dict[str, Any]] = []
         created: list[tuple[dict[str, Any], datetime]] = []  # new findings, inserted together below
         awaiting_id: list[dict[str, Any]] = []  # their scan results
         refreshed: list[tuple[ScanRecord, dict[str, Any], Any]] = []  # seen again, updated together below
+        result_targets: list[_Target] = []  # whose scan_id each result takes once the executions exist
         for record, values in prepared:
             target = self._target(record.asset_ref)
             fp = values["fingerprint"]
@@ -177,15 +213,19 @@ class ScanLoader:
                 continue
             target.seen.add(fp)
             current = existing.get(fp)
-            result = {"scan_id": target.scan_id, "module": record.module, "fingerprint": fp,
+            result = {"scan_id": None, "module": record.module, "fingerprint": fp,
                       "finding_id": None if current is None else current["finding_id"],
                       "record_id": record.record_id}
+            result_targets.append(target)
             if current is None:
                 created.append(self._new_finding(record, values))
                 awaiting_id.append(result)
             else:
                 refreshed.append((record, values, current))
             results.append(result)
+        self._flush_targets()
+        for result, target in zip(results, result_targets, strict=True):
+            result["scan_id"] = target.scan_id
         if refreshed:
             self._refresh(refreshed)
         for result, finding_id in zip(awaiting_id, create_findings(self.conn, created, actor_id=self.actor_id),
@@ -233,15 +273,28 @@ class ScanLoader:
                     self.counts.unchanged += 1
 
     def _complete_executions(self) -> None:
+        """Close every execution: ``update_entity``'s rows and ``{field, from, to}`` events, batched.
+
+        The current values are the ones ``_target`` inserted in this transaction (no modules,
+        not completed, running, ``started_at`` as the meta said then), so nothing is read back.
+        """
+        self._flush_targets()
         completed = self.meta.completed_at or self.meta.started_at or self.now
+        updates: list[tuple[int, dict[str, Any]]] = []
+        events: list[dict[str, Any]] = []
         for target in self.targets.values():
-            update_entity(
-                self.conn, scan_executions, target.scan_id,
-                {"modules": sorted(target.modules), "completed_at": completed, "status": "completed",
-                 "started_at": self.meta.started_at},
-                actor_id=self.actor_id, occurred_at=completed, entity_type="scan_execution",
-                action="scan_execution.completed",
-            )
+            current = {"modules": [], "completed_at": None, "status": "running", "started_at": target.started_at}
+            changes = {"modules": sorted(target.modules), "completed_at": completed, "status": "completed",
+                       "started_at": self.meta.started_at}
+            diff = field_changes(current, changes)
+            if not diff:
+                continue
+            updates.append((target.scan_id, {d["field"]: changes[d["field"]] for d in diff}))
+            events.append({"occurred_at": completed, "actor_id": self.actor_id, "entity_type": "scan_execution",
+                           "entity_id": target.scan_id, "action": "scan_execution.completed",
+                           "metadata": {"changes": diff}})
+        update_rows(self.conn, scan_executions, updates)
+        record_events(self.conn, events)
 
 
 def issue_dicts(issues: list[RowIssue]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +18,9 @@ from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
 from .xml_safety import iterparse_safe, release
 
 _CWE = re.compile(r"(?:CWE-)?(\d+)", re.I)
+# A plugin's description, synopsis and solution repeat on every host it fires on: normalise
+# each distinct text once (the plugin output is per item and is not cached).
+_plugin_text = lru_cache(maxsize=4096)(normalise_text)
 
 
 def _when(text: str | None) -> datetime | None:
@@ -103,7 +107,7 @@ def _item(elem: etree._Element, host: _Host, meta: ScanMeta) -> ScanRecord:
         issue("cvss_vector", raw_v2, "not a CVSS 2 vector; imported without one")
 
     see_also = [ln.strip() for t in multi["see_also"] for ln in t.splitlines() if ln.strip()]
-    description = normalise_text(field.get("description")) or normalise_text(field.get("synopsis"))
+    description = _plugin_text(field.get("description")) or _plugin_text(field.get("synopsis"))
     return ScanRecord(
         record_id=f"{host.name}|{raw_port}|{a.get('protocol', '')}|{plugin_id}",
         asset_ref=host.asset_ref,
@@ -115,7 +119,7 @@ def _item(elem: etree._Element, host: _Host, meta: ScanMeta) -> ScanRecord:
         port=port,
         protocol=protocol,
         description=description,
-        solution=normalise_text(field.get("solution")),
+        solution=_plugin_text(field.get("solution")),
         evidence=normalise_text(field.get("plugin_output")),
         cvss3_vector=cvss3,
         cvss2_vector=cvss2,

@@ -19,7 +19,7 @@ from ..workspace.activity import record_event, utcnow
 from ..workspace.schema import scan_executions
 from .errors import ImportRefused
 from .loader import ScanLoader, issue_dicts
-from .parsers import open_scan
+from .parse_process import open_scan_for_import
 from .progress import ImportProgress
 from .records import ScanMeta
 
@@ -154,7 +154,7 @@ def import_file(
     try:
         with engine.begin() as conn:
             actor_id = user_id_for(conn, actor_handle)
-            meta, records = open_scan(path)
+            meta, records = open_scan_for_import(path)
             loader = ScanLoader(conn, meta=meta, source_file=path.name, file_sha256=sha256, actor_id=actor_id,
                                 now=now, engagement_id=engagement_id, source_pipeline=source_pipeline)
             counts = loader.load(records, progress=_batch_progress(path, meta, progress))

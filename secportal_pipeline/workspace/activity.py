@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +33,15 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def field_changes(current: Mapping[str, Any], changes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``{field, from, to}`` entries a change logs: only fields whose value really changes."""
+    return [
+        {"field": name, "from": to_json_value(current[name]), "to": to_json_value(value)}
+        for name, value in changes.items()
+        if to_json_value(current[name]) != to_json_value(value)
+    ]
 
 
 # ----------------------------------------------------------------------------- native SQLite writes
@@ -334,40 +345,172 @@ def _create_entities_native(
     conn: sa.Connection, table: sa.Table, pk: sa.Column, complete: list[dict[str, Any]], times: list[datetime],
     *, actor_id: int, action: str, entity_type: str,
 ) -> list[int]:
-    """``create_entities`` on SQLite: rows and events as encoded tuples through sqlite3 executemany.
+    """``create_entities`` on SQLite: the rows as encoded tuples through sqlite3 executemany,
+    their events built by SQLite from the rows just written.
 
     Keys are assigned here as ``max(pk) + 1, + 2, ...``: exactly what SQLite gives an
     ``INTEGER PRIMARY KEY`` without AUTOINCREMENT (checked by the caller), so the events
-    can be built in the same pass (multi-row RETURNING gives no row order on SQLite).
+    can follow the rows by key (multi-row RETURNING gives no row order on SQLite).
     Safe because SQLite has one writer: once the transaction has written, nobody else
     inserts until it ends; should another connection insert between the read and the
     insert, its rows hold those keys and the insert fails on the primary key (or on a
-    stale snapshot): never a silent reuse. The event metadata is the same
-    ``{"initial": row}`` JSON the Core path writes (json.dumps with to_json_value's
-    conversions as ``default``).
+    stale snapshot): never a silent reuse. The event metadata is the ``{"initial": row}``
+    the Core path writes, as parsed JSON (SQLite's is compact and in column order); see
+    ``_insert_creation_events``, and ``json.dumps`` here when that cannot.
     """
     names = [column.name for column in table.columns if column is not pk]
     quote = conn.dialect.identifier_preparer.quote
     first = (conn.exec_driver_sql(f"SELECT max({quote(pk.name)}) FROM {quote(table.name)}").scalar() or 0) + 1
     ids = list(range(first, first + len(complete)))
-    stamp, dumps, as_json = _timestamp_cache(), json.dumps, _json_cache()
+    stamp, as_json = _timestamp_cache(), _json_cache()
     cached = {_sqlite_timestamp: stamp, _sqlite_json: as_json, None: None}
     encoders = dict(_sqlite_encoders(table) or ())
     plan = [(name, cached[encoders[name]]) for name in names]
     plain = [name for name, encode in plan if encode is None]
     coded = [(name, encode) for name, encode in plan if encode is not None]
-    order = plain + [name for name, _ in coded]
-    _insert_native(conn, table, [pk.name, *order], (
-        (entity_id, *[values[name] for name in plain], *[encode(values[name]) for name, encode in coded])
-        for entity_id, values in zip(ids, complete, strict=True)
+    plain_rows = list(map(_getter(plain), complete))  # also what the events check the types of
+    _insert_native(conn, table, [pk.name, *plain, *[name for name, _ in coded]], (
+        (entity_id, *row, *[encode(values[name]) for name, encode in coded])
+        for entity_id, row, values in zip(ids, plain_rows, complete, strict=True)
     ))
     recorded = _sqlite_timestamp(utcnow())
-    _insert_native(conn, activity_log, _EVENT_COLUMNS, (
-        (stamp(at), recorded, actor_id, entity_type, str(entity_id), action,
-         dumps({"initial": values}, default=_json_default))
-        for entity_id, values, at in zip(ids, complete, times, strict=True)
-    ))
+    if not _insert_creation_events(conn, table, pk, first, complete, times, stamp, (plain, plain_rows),
+                                   recorded=recorded, actor_id=actor_id, entity_type=entity_type, action=action):
+        dumps = json.dumps
+        _insert_native(conn, activity_log, _EVENT_COLUMNS, (
+            (stamp(at), recorded, actor_id, entity_type, str(entity_id), action,
+             dumps({"initial": values}, default=_json_default))
+            for entity_id, values, at in zip(ids, complete, times, strict=True)
+        ))
     return ids
+
+
+def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], tuple]:
+    """``values -> (values[name], ...)``, a tuple for any number of names."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    return itemgetter(*names) if names else lambda values: ()
+
+
+# Creation events built by SQLite: one INSERT ... SELECT per batch reads the rows just
+# written and ``json_object`` renders each value. Per column kind, the expression turns
+# what the row stores back into what the Core path logs (``to_json_value`` of the value):
+# - UTC timestamps, stored "YYYY-MM-DD HH:MM:SS.ffffff", become ``isoformat()`` text
+#   ("...THH:MM:SS+00:00", the fraction only when not zero);
+# - JSON columns are embedded as JSON (``json(col)``), not as their text;
+# - integers and text as stored, NULL as null. That is the value given only when it had
+#   the column's type (SQLite's affinity stores 5 as '5' in a text column, '5' as 5 in an
+#   integer one, True as 1): checked per batch, any other type keeps ``json.dumps``;
+# - floats do not come from the row: SQLite prints a REAL with 15 significant digits
+#   (0.30000000000000004 would read back as 0.3), so they travel as ``json.dumps`` writes
+#   them, exactly the Core path's text, next to each row's occurred_at.
+# Those per-row values go as one JSON array of ``[occurred_at, float, ...]``, joined to the
+# rows by position (``json_each``). ``->`` keeps a number's JSON text (SQLite >= 3.38,
+# older versions keep ``json.dumps``). A table with a column type this does not know, or
+# too many columns for one json_object, keeps ``json.dumps`` too.
+
+_ANY = None
+_ALLOWED = {"int": frozenset({int, type(None)}), "str": frozenset({str, type(None)}),
+            "ts": frozenset({datetime, type(None)})}
+_MAX_OBJECT_MEMBERS = 63  # json_object takes at most 127 arguments (SQLITE_MAX_FUNCTION_ARG)
+_SQLITE_JSON_ARROWS = (3, 38)  # the first SQLite with -> and ->>
+_NOT_JSON = "not JSON"  # the text json() refuses: a stored JSON value SQLite would not read as Python wrote it
+
+
+class _EventPlan:
+    """One table's creation-event statement and what it needs from each batch."""
+
+    def __init__(self, sql: str, floats: list[str], allowed: dict[str, frozenset[type] | None]):
+        self.sql = sql
+        self.floats = floats  # the float columns, in the order the per-row arrays carry them
+        self.allowed = allowed  # per column, the Python types logged as stored (None: any)
+        self.timestamps = [name for name, kinds in allowed.items() if kinds is _ALLOWED["ts"]]
+
+
+_EVENT_PLANS: dict[sa.Table, _EventPlan | None] = {}
+
+
+def _event_plan(conn: sa.Connection, table: sa.Table, pk: sa.Column) -> _EventPlan | None:
+    if table in _EVENT_PLANS:
+        return _EVENT_PLANS[table]
+    quote = conn.dialect.identifier_preparer.quote
+    members: list[str] = []
+    floats: list[str] = []
+    allowed: dict[str, frozenset[type] | None] = {}
+    columns = [column for column in table.columns if column is not pk]
+    plan: _EventPlan | None = None
+    for column in columns:
+        kind, stored = column.type, f"t.{quote(column.name)}"
+        if isinstance(kind, UTCDateTime):
+            expr = f"replace(replace({stored}, '.000000', ''), ' ', 'T') || '+00:00'"
+            allowed[column.name] = _ALLOWED["ts"]
+        elif isinstance(kind, sa.JSON):
+            # json_valid is strict JSON; json() would read NaN (json.dumps writes it) as null
+            # from SQLite 3.42: fail the statement instead, Python then writes the events
+            expr = f"CASE WHEN json_valid({stored}) THEN json({stored}) ELSE json('{_NOT_JSON}') END"
+            allowed[column.name] = _ANY
+        elif type(kind) is sa.Float and not kind.asdecimal:
+            floats.append(column.name)
+            expr, allowed[column.name] = f"j.value -> {len(floats)}", _ANY
+        elif isinstance(kind, (sa.Integer, sa.String)) and not isinstance(kind, (sa.Enum, sa.TypeDecorator)):
+            expr, allowed[column.name] = stored, _ALLOWED["int" if isinstance(kind, sa.Integer) else "str"]
+        else:
+            break
+        members.append(f"{_sql_string(column.name)}, {expr}")
+    else:
+        if len(columns) <= _MAX_OBJECT_MEMBERS:
+            key = f"t.{quote(pk.name)}"
+            plan = _EventPlan(
+                f"INSERT INTO {quote(activity_log.name)} ({', '.join(map(quote, _EVENT_COLUMNS))}) "
+                f"SELECT j.value ->> 0, ?, ?, ?, CAST({key} AS TEXT), ?, "
+                f"json_object('initial', json_object({', '.join(members)})) "
+                f"FROM json_each(?) AS j CROSS JOIN {quote(table.name)} AS t ON {key} = ? + j.key "
+                f"ORDER BY j.key",
+                floats, allowed,
+            )
+    _EVENT_PLANS[table] = plan
+    return plan
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _insert_creation_events(
+    conn: sa.Connection, table: sa.Table, pk: sa.Column, first: int, complete: list[dict[str, Any]],
+    times: list[datetime], stamp: Callable[[datetime | None], str | None],
+    plain: tuple[list[str], list[tuple]], *, recorded: str | None, actor_id: int, entity_type: str, action: str,
+) -> bool:
+    """The creation events of the rows keyed ``first``, ``first + 1``, ... (``complete`` in
+    order, ``plain`` their as-is columns' values) in one INSERT ... SELECT.
+
+    False, with nothing written, when the table, SQLite or a value needs ``json.dumps``.
+    """
+    plan = _event_plan(conn, table, pk)
+    if plan is None or getattr(conn.dialect.dbapi, "sqlite_version_info", (0,)) < _SQLITE_JSON_ARROWS:
+        return False
+    names, rows = plain
+    allowed = [plan.allowed[name] for name in names]
+    for types in set(map(tuple, map(map, repeat(type), rows))):  # the few type combinations in the batch
+        if not all(kinds is _ANY or kind in kinds for kind, kinds in zip(types, allowed, strict=True)):
+            return False
+    if plan.timestamps and not set(map(type, chain.from_iterable(map(_getter(plan.timestamps), complete)))) \
+            <= _ALLOWED["ts"]:
+        return False
+    floats = _getter(plan.floats)
+    try:
+        per_row = json.dumps([[stamp(at), *floats(values)] for values, at in zip(complete, times, strict=True)],
+                             default=_json_default, allow_nan=False)
+    except ValueError:  # NaN or infinity: no JSON for SQLite, Python's dumps writes them
+        return False
+    try:
+        conn.exec_driver_sql(plan.sql, (recorded, actor_id, entity_type, action, per_row, first))
+    except sa.exc.OperationalError as error:  # the statement failed whole: nothing written
+        if "malformed JSON" in str(error.orig):
+            return False
+        raise
+    return True
 
 
 def update_entity(
@@ -393,11 +536,7 @@ def update_entity(
     ).mappings().one_or_none()
     if current is None:
         raise LookupError(f"{table.name} {entity_id} does not exist")
-    diff = [
-        {"field": name, "from": to_json_value(current[name]), "to": to_json_value(value)}
-        for name, value in changes.items()
-        if to_json_value(current[name]) != to_json_value(value)
-    ]
+    diff = field_changes(current, changes)
     if not diff:
         return []
     conn.execute(

@@ -19,8 +19,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from .activity import record_event, utcnow
-from .schema import activity_log, finding_controls
+from .activity import insert_rows, record_event, record_events
+from .schema import finding_controls
 
 CROSSWALK_VERSION = "2026.1"
 FRAMEWORKS = ("ISO27001", "SOC2", "PCI-DSS", "NIST-CSF")
@@ -125,7 +125,8 @@ def map_finding_controls(conn: sa.Connection, finding_id: int, cwes: Iterable[in
 
 def map_new_findings_controls(conn: sa.Connection, rows: Iterable[tuple[int, Iterable[int | str], datetime]], *,
                               actor_id: int) -> int:
-    """``map_finding_controls`` for many just-created findings: two multi-row statements.
+    """``map_finding_controls`` for many just-created findings: two multi-row statements
+    (``insert_rows`` and ``record_events``: native executemany on SQLite, Core elsewhere).
 
     ``rows`` are ``(finding_id, cwes, at)``; new findings have no controls yet, so nothing
     is read first. Returns the number of control rows written.
@@ -134,12 +135,11 @@ def map_new_findings_controls(conn: sa.Connection, rows: Iterable[tuple[int, Ite
     mapped = [(finding_id, pairs, at) for finding_id, pairs, at in mapped if pairs]
     if not mapped:
         return 0
-    conn.execute(finding_controls.insert(), [{"finding_id": finding_id, "framework": f, "control_id": c}
-                                             for finding_id, pairs, _ in mapped for f, c in pairs])
-    recorded_at = utcnow()
-    conn.execute(activity_log.insert(), [
-        {"occurred_at": at, "recorded_at": recorded_at, "actor_id": actor_id, "entity_type": "finding",
-         "entity_id": str(finding_id), "action": "finding.controls_mapped",
+    insert_rows(conn, finding_controls, [{"finding_id": finding_id, "framework": f, "control_id": c}
+                                         for finding_id, pairs, _ in mapped for f, c in pairs])
+    record_events(conn, [
+        {"occurred_at": at, "actor_id": actor_id, "entity_type": "finding", "entity_id": finding_id,
+         "action": "finding.controls_mapped",
          "metadata": {"controls": [list(pair) for pair in pairs], "crosswalk": CROSSWALK_VERSION}}
         for finding_id, pairs, at in mapped
     ])

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .activity import create_entities, create_entity, record_events, to_json_value, update_entity, update_rows
+from .activity import create_entities, create_entity, field_changes, record_events, update_entity, update_rows
 from .controls import map_finding_controls, map_new_findings_controls
 from .schema import exceptions, findings, overrides, retests
 from .types import CLOSED_STATUSES, SEVERITIES, STATUSES
@@ -110,11 +110,7 @@ def update_findings(
         changes = dict(changes)
         if "status" in changes:
             changes.update(_status_changes(current, changes["status"], at))
-        diff = [
-            {"field": name, "from": to_json_value(current[name]), "to": to_json_value(value)}
-            for name, value in changes.items()
-            if to_json_value(current[name]) != to_json_value(value)
-        ]
+        diff = field_changes(current, changes)
         diffs.append(diff)
         if not diff:
             continue

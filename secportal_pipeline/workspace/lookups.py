@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,6 +28,50 @@ def engagement_for_asset(conn: sa.Connection, asset_ref: str, *, actor_id: int, 
         .limit(1)
     ).scalar_one_or_none()
     return row if row is not None else unassigned_engagement(conn, actor_id=actor_id, at=at)
+
+
+# ``engagement_for_asset``'s choice for many assets at once: the same join, filter and order,
+# the first row per asset wins. One expanding parameter per chunk.
+_VERIFIED_ENGAGEMENTS = (
+    sa.select(verified_domains.c.asset_ref, engagements.c.engagement_id)
+    .join(verified_domains, verified_domains.c.client_id == engagements.c.client_id)
+    .where(verified_domains.c.asset_ref.in_(sa.bindparam("asset_refs", expanding=True)),
+           engagements.c.status == "active")
+    .order_by(engagements.c.started_at.desc(), engagements.c.engagement_id.desc())
+)
+_LOOKUP_CHUNK = 500
+
+
+def verified_engagements(conn: sa.Connection, asset_refs: Iterable[str]) -> dict[str, int]:
+    """The active engagement ``engagement_for_asset`` picks for each asset that has one.
+
+    Assets nobody verified (or whose client has no active engagement) are left out; nothing
+    is created. Ties break as there: most recent ``started_at``, then highest id.
+    """
+    refs = list(dict.fromkeys(asset_refs))
+    found: dict[str, int] = {}
+    for start in range(0, len(refs), _LOOKUP_CHUNK):
+        for asset_ref, engagement_id in conn.execute(
+            _VERIFIED_ENGAGEMENTS, {"asset_refs": refs[start:start + _LOOKUP_CHUNK]}
+        ):
+            found.setdefault(asset_ref, engagement_id)
+    return found
+
+
+def engagements_for_assets(conn: sa.Connection, asset_refs: Iterable[str], *, actor_id: int,
+                           at: datetime) -> dict[str, int]:
+    """``engagement_for_asset`` for many assets in one query: asset_ref -> engagement_id.
+
+    Assets without a verified active engagement get the "Unassigned intake" one (created
+    at ``at`` if missing, once).
+    """
+    refs = list(dict.fromkeys(asset_refs))
+    found = verified_engagements(conn, refs)
+    missing = [ref for ref in refs if ref not in found]
+    if missing:
+        unassigned = unassigned_engagement(conn, actor_id=actor_id, at=at)
+        found.update(dict.fromkeys(missing, unassigned))
+    return {ref: found[ref] for ref in refs}
 
 
 def unassigned_engagement(conn: sa.Connection, *, actor_id: int, at: datetime) -> int:

@@ -111,7 +111,7 @@ findings = sa.Table(
     sa.Column("source_file", sa.String(500)),
     sa.Column("source_file_sha256", sa.String(64)),
     sa.Column("source_record_id", sa.String(500)),
-    sa.Column("plugin_id", sa.String(64)),
+    sa.Column("plugin_id", sa.Text),  # a generic CSV without a rule id keys on the title
     sa.Column("asset_ref", sa.String(253), nullable=False),
     sa.Column("port", sa.Integer),
     sa.Column("protocol", sa.String(8)),

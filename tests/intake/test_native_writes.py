@@ -3,12 +3,14 @@
 ``workspace.activity`` writes import rows and events on SQLite as pre-encoded tuples through
 sqlite3's executemany (``NATIVE_SQLITE``); other databases use Core. The same scenario run
 both ways must leave byte-identical rows: findings, scan results, controls and every
-activity entry (``recorded_at`` aside, the wall clock), through a first import, people's
-changes, and a rescan that updates, reopens, remaps controls and skips overridden severity.
+activity entry (``recorded_at`` aside, the wall clock; ``metadata`` as parsed JSON, since
+SQLite writes creation events itself), through a first import, people's changes, and a
+rescan that updates, reopens, remaps controls and skips overridden severity.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import UTC, datetime
@@ -23,6 +25,12 @@ from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.schema import findings
 
 SAMPLE = "libnessus__nessus_report_localpci.nessus"
+
+
+def _canonical(metadata: str) -> str:
+    """The parsed value, written back with sorted keys: equal exactly when the parsed values are
+    (a float stays a float: 10.0 and 10 differ here)."""
+    return json.dumps(json.loads(metadata), sort_keys=True)
 
 
 def _play(tmp_path, samples, native: bool, monkeypatch) -> dict:
@@ -56,9 +64,14 @@ def _play(tmp_path, samples, native: bool, monkeypatch) -> dict:
             "scan_results": raw("SELECT * FROM scan_results ORDER BY scan_id, fingerprint"),
             "controls": raw("SELECT * FROM finding_controls ORDER BY 1, 2, 3"),
             "scans": raw("SELECT * FROM scan_executions ORDER BY scan_id"),
-            # event ids follow write order, which the batching may change between entities
-            "activity": sorted(raw("SELECT occurred_at, actor_id, entity_type, entity_id, action, metadata "
-                                   "FROM activity_log")),
+            # event ids follow write order, which the batching may change between entities; the
+            # metadata compared parsed: SQLite builds creation events itself (compact JSON, the
+            # table's column order), the same value as Core's text, not the same bytes
+            "activity": sorted(
+                (*row[:-1], _canonical(row[-1]))
+                for row in raw("SELECT occurred_at, actor_id, entity_type, entity_id, action, metadata "
+                               "FROM activity_log")
+            ),
         }
     engine.dispose()
     return stored

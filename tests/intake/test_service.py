@@ -121,9 +121,9 @@ def test_broken_file_is_quarantined_and_workspace_unchanged(engine, samples, tmp
     assert report["line"] is not None and report["reason"]
 
 
-def test_every_shared_sample_imports(engine, samples, tmp_path):
-    """All 36 real exports import (or are refused with a reason); nothing crashes."""
-    outcomes = {}
+def test_every_shared_sample_imports(workspace_engine, samples, tmp_path):
+    """All 36 real exports import, on SQLite and on PostgreSQL (whose column lengths are real)."""
+    engine, outcomes = workspace_engine, {}
     for path in sorted(p for p in samples.rglob("*") if p.is_file() and p.suffix != ".md"):
         copy = tmp_path / "in" / path.parent.name / path.name
         copy.parent.mkdir(parents=True, exist_ok=True)
@@ -131,3 +131,4 @@ def test_every_shared_sample_imports(engine, samples, tmp_path):
         outcomes[path.name] = import_file(engine, copy, quarantine_dir=tmp_path / "q").outcome
     assert len(outcomes) == 36
     assert Counter(outcomes.values()) == {"imported": 36}
+    assert _count(engine, findings) == 1446  # the same on both databases (files share findings)

@@ -12,7 +12,7 @@ from secportal_pipeline.demo.run import refresh_export_credentials
 from secportal_pipeline.exports.landing import MANIFEST_NAME
 from secportal_pipeline.exports.run import export_partition
 from secportal_pipeline.exports.secrets import HmacKey
-from secportal_pipeline.workspace import activity, controls
+from secportal_pipeline.workspace import activity
 from secportal_pipeline.workspace.db import open_workspace
 from tests.conftest import REPO_ROOT, TEST_KEY
 
@@ -26,8 +26,7 @@ RECORDED = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 def play_and_export(url: str, root, monkeypatch) -> dict:
     engine = open_workspace(url)
     with monkeypatch.context() as frozen:
-        for module in (activity, controls):
-            frozen.setattr(module, "utcnow", lambda: RECORDED)
+        frozen.setattr(activity, "utcnow", lambda: RECORDED)
         play_history(engine, first_monday=WEEK, weeks=1, seed=11, scan_dir=root / "scans",
                      quarantine_dir=root / "quarantine")
     refresh_export_credentials(engine, echo=lambda _: None)
