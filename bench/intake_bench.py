@@ -8,7 +8,8 @@ from the demo's plugin catalogue, then measures in a fresh subprocess each:
 - import: ``intake.service.import_file`` into a fresh SQLite workspace (sha256, sniff,
           parse, score, fingerprint, one transaction with every activity entry).
 
-MB/s is file size / wall time; peak memory is the child's maximum resident set size.
+MB/s is file size / wall time; peak memory is the measuring child's maximum resident set size
+(for the import, plus that of the parser process it forks for a large file).
 Target (issue 3): import >= half the raw rate; peak at 500 MB within 1.5x of 50 MB.
 
     .venv/bin/python bench/intake_bench.py                 # 50, 100, 200, 500 MB

@@ -18,6 +18,7 @@ back and the file is not quarantined, since nothing says the file is at fault.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -119,7 +120,13 @@ def _records_from_child(path: Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     context = _context()
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(str(path), writer), name=f"parse {path.name}", daemon=True)
-    child.start()
+    # Freeze what exists now: the forked child's collector then never visits, so never
+    # finalises, anything it inherited (the parent's database connections stay the parent's).
+    gc.freeze()
+    try:
+        child.start()
+    finally:
+        gc.unfreeze()
     writer.close()  # the child holds the only write end: its exit ends the stream
     make = ScanRecord
     try:
