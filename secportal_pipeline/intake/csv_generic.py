@@ -20,7 +20,7 @@ from .errors import ImportRefused
 from .fingerprint import normalise_text
 from .records import RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
-from .urls import split_url
+from .urls import PORT_PROBLEM, port_number, split_url
 
 # canonical field -> header aliases (case-folded), highest priority first: for a row the
 # first non-empty aliased cell wins (Tenable.sc "DNS Name" is often empty; "IP Address" then serves).
@@ -209,13 +209,9 @@ def _record(row: _Row, record_id: str, severity_col: bool) -> ScanRecord | None:
     port = url_port
     pcol, praw = row.first("port")
     if praw.strip():
-        try:
-            port = int(praw.strip())
-            if not 0 <= port <= 65535:
-                raise ValueError
-        except ValueError:
-            row.issue(pcol, praw, "port is not an integer 0-65535; imported without a port")
-            port = None
+        port = port_number(praw.strip())
+        if port is None:
+            row.issue(pcol, praw, PORT_PROBLEM)
     proto = row.first("protocol")[1].strip().lower() or None
     proto = _PROTOCOLS.get(proto, proto) if proto else None
 

@@ -15,6 +15,7 @@ from .errors import ImportRefused
 from .fingerprint import normalise_text
 from .records import RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
+from .urls import PORT_PROBLEM, port_number
 from .xml_safety import iterparse_safe, release
 
 _CWE = re.compile(r"(?:CWE-)?(\d+)", re.I)
@@ -84,10 +85,9 @@ def _item(elem: etree._Element, host: _Host, meta: ScanMeta) -> ScanRecord:
     port: int | None = None
     raw_port = a.get("port", "").strip()
     if raw_port:
-        try:
-            port = int(raw_port)
-        except ValueError:
-            issue("port", raw_port, "port is not an integer; imported without a port")
+        port = port_number(raw_port)
+        if port is None:
+            issue("port", raw_port, PORT_PROBLEM)
 
     severity = a.get("severity", "").strip()
     band = band_from_scanner("nessus", severity)

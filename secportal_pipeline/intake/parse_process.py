@@ -18,6 +18,7 @@ back and the file is not quarantined, since nothing says the file is at fault.
 
 from __future__ import annotations
 
+import errno
 import gc
 import multiprocessing
 import os
@@ -75,9 +76,16 @@ def _apply_delta(meta: ScanMeta, delta: dict[str, Any]) -> None:
         getattr(meta, name).extend(delta[name])
 
 
-def _child(path: str, writer) -> None:
+def _child(path: str, writer, reader=None) -> None:
     """Parse ``path`` and send ``("batch", tuples, meta delta)`` messages, then ``("done", delta)``,
-    ``("refused", exception)`` or ``("failed", traceback text)``."""
+    ``("refused", exception)`` or ``("failed", traceback text)``.
+
+    ``reader`` is the parent's end of the pipe, inherited by the fork: closed first, so that
+    once the parent is gone (killed) nobody reads the pipe and the next send fails (EPIPE)
+    and ends this process instead of leaving it blocked forever.
+    """
+    if reader is not None:
+        reader.close()
     sent, size = dict.fromkeys(_META_LISTS, 0), loader.BATCH_SIZE
     batch: list[tuple] = []
     meta = None
@@ -98,10 +106,21 @@ def _child(path: str, writer) -> None:
         if meta is not None:
             send_batch()  # the records before the refusal, as an in-process parse yields them
         writer.send_bytes(pickle.dumps(("refused", refused)))
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            _send_failure(writer)
+        # EPIPE: the parent is gone (killed, or it stopped reading); nobody to tell
     except BaseException:  # noqa: BLE001 - everything else is reported, never lost
-        writer.send_bytes(pickle.dumps(("failed", traceback.format_exc())))
+        _send_failure(writer)
     finally:
         writer.close()
+
+
+def _send_failure(writer) -> None:
+    try:
+        writer.send_bytes(pickle.dumps(("failed", traceback.format_exc())))
+    except OSError:
+        pass  # the parent is gone
 
 
 def open_scan_in_child(path: str | Path) -> tuple[ScanMeta, Iterator[ScanRecord]]:
@@ -119,7 +138,8 @@ def open_scan_in_child(path: str | Path) -> tuple[ScanMeta, Iterator[ScanRecord]
 def _records_from_child(path: Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     context = _context()
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(str(path), writer), name=f"parse {path.name}", daemon=True)
+    inherited = reader if context.get_start_method() == "fork" else None
+    child = context.Process(target=_child, args=(str(path), writer, inherited), name=f"parse {path.name}", daemon=True)
     # Freeze what exists now: the forked child's collector then never visits, so never
     # finalises, anything it inherited (the parent's database connections stay the parent's).
     gc.freeze()
@@ -133,7 +153,7 @@ def _records_from_child(path: Path, meta: ScanMeta) -> Iterator[ScanRecord]:
         while True:
             try:
                 message = pickle.loads(reader.recv_bytes())
-            except EOFError:
+            except (EOFError, OSError):  # OSError: the child died in the middle of a message
                 child.join(5)
                 raise ParserProcessFailed(
                     f"the parser process for {path.name} ended without finishing (exit code {child.exitcode})"

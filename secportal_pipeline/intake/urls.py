@@ -22,3 +22,15 @@ def split_url(url: str) -> tuple[str, int | None, str]:
         port = DEFAULT_PORTS.get(parts.scheme.lower())
     location = parts.path + (f"?{parts.query}" if parts.query else "")
     return (parts.hostname or "").lower(), port, location
+
+
+PORT_PROBLEM = "port is not an integer 0-65535; imported without a port"
+
+
+def port_number(text: str) -> int | None:
+    """A TCP/UDP port from scanner text, or None when it is not an integer 0-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        return None
+    return port if 0 <= port <= 65535 else None

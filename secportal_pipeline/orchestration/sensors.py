@@ -2,7 +2,9 @@
 
 A corrected re-export under the same name has other bytes, so another key and another
 run; the same bytes dropped again match a finished run and are filed to the archive
-without a second import. Files still being written (modified in the last few seconds)
+without a second import. A run that failed (a refused file is quarantined, so a failure
+is not the file's: a killed run, the database down) is retried under a new key, up to
+``MAX_ATTEMPTS`` runs, then left for a person. Files still being written (modified in the last few seconds)
 wait for a later tick.
 """
 
@@ -12,7 +14,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import RUN_KEY_TAG
 
 from ..intake.folder import archive, scan_files
 from ..intake.service import file_sha256
@@ -23,12 +24,27 @@ SENSOR_NAME = "intake_folder_sensor"
 SETTLE_SECONDS = 2.0
 
 
+MAX_ATTEMPTS = 3  # a run that failed for a reason that is not the file's (killed, database down) is retried
+
+
 def _finished_run(instance: dg.DagsterInstance, sha256: str) -> dg.DagsterRun | None:
     runs = instance.get_runs(
-        filters=dg.RunsFilter(job_name=JOB_NAME, tags={RUN_KEY_TAG: sha256}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        filters=dg.RunsFilter(job_name=JOB_NAME, tags={TAG_SHA256: sha256}, statuses=[dg.DagsterRunStatus.SUCCESS]),
         limit=1,
     )
     return runs[0] if runs else None
+
+
+def _failed_attempts(instance: dg.DagsterInstance, sha256: str) -> int:
+    return len(instance.get_runs(filters=dg.RunsFilter(
+        job_name=JOB_NAME, tags={TAG_SHA256: sha256},
+        statuses=[dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED],
+    )))
+
+
+def run_key(sha256: str, attempt: int) -> str:
+    """The first attempt is keyed by the content alone; a retry after a failed run by content and attempt."""
+    return sha256 if attempt == 1 else f"{sha256}#attempt-{attempt}"
 
 
 def _settled_files(inbox: Path, now: float) -> list[Path]:
@@ -56,8 +72,13 @@ def intake_folder_sensor(context: dg.SensorEvaluationContext, pipeline: Pipeline
             context.log.info(f"{name}: same bytes as run {earlier.run_id} imported; filed to {moved} without a new run")
             continue
         seen[name] = [stat.st_size, stat.st_mtime_ns, sha256]
+        attempt = _failed_attempts(context.instance, sha256) + 1
+        if attempt > MAX_ATTEMPTS:
+            context.log.warning(f"{name}: {MAX_ATTEMPTS} intake runs failed for these bytes; left in {inbox} "
+                                "for a person to look at (re-execute the last run once the cause is fixed)")
+            continue
         requests.append(dg.RunRequest(
-            run_key=sha256,
+            run_key=run_key(sha256, attempt),
             run_config=dg.RunConfig(ops={"import_scanner_file": {"config": {"path": str(path), "sha256": sha256}}}),
             tags={TAG_FILE: name, TAG_SHA256: sha256},
         ))

@@ -155,3 +155,20 @@ def test_whitespace_only_plugin_output_changes_do_not_change_fingerprint(tmp_pat
     assert key(ra) == key(rb)
     assert key(ra) != fingerprint("nessus", ra.asset_ref, 80, ra.protocol, ra.plugin_id, ra.location)
     assert fingerprint("nessus", "Host", 1, "TCP", "1", " /a   b ") == fingerprint("nessus", "host", 1, "tcp", "1", "/a b")
+
+
+@pytest.mark.parametrize(("raw", "port"), [("443", 443), ("0", 0), ("65535", 65535), ("99999", None),
+                                           ("-1", None), ("2x2", None)])
+def test_port_outside_0_65535_is_a_row_issue_not_a_value(tmp_path, raw, port):
+    # a port past 65535 would import and then fail every weekly snapshot's contract check
+    path = tmp_path / "ports.nessus"
+    path.write_text(f'<?xml version="1.0"?><NessusClientData_v2><Report name="r"><ReportHost name="h">'
+                    f'<ReportItem port="{raw}" protocol="tcp" severity="2" pluginID="1" pluginName="p" '
+                    f'pluginFamily="f"><description>d</description></ReportItem></ReportHost></Report>'
+                    f"</NessusClientData_v2>", encoding="utf-8")
+    meta = ScanMeta(source_tool="nessus")
+    (record,) = list(parse_nessus(path, meta))
+    assert record.port == port
+    expected = [] if port is not None else [
+        ("ReportHost[1]/ReportItem[1]", "port", raw, "port is not an integer 0-65535; imported without a port")]
+    assert [(i.where, i.column, i.value, i.reason) for i in meta.issues] == expected

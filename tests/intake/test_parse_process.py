@@ -11,6 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from datetime import UTC, datetime
 
@@ -149,7 +154,7 @@ def _empty_workspace(engine):
 
 
 def _kill_the_child(monkeypatch):
-    monkeypatch.setattr(parse_process, "_child", lambda path, writer: os.kill(os.getpid(), signal.SIGKILL))
+    monkeypatch.setattr(parse_process, "_child", lambda path, writer, reader: os.kill(os.getpid(), signal.SIGKILL))
 
 
 def _break_the_parser(monkeypatch):
@@ -159,13 +164,23 @@ def _break_the_parser(monkeypatch):
     monkeypatch.setattr(parse_process, "open_scan", broken)  # inherited by the forked child
 
 
+def _die_mid_message(monkeypatch):
+    def child(path, writer, reader=None):
+        # what a kill during a batch bigger than the pipe's buffer leaves: a message cut short
+        os.write(writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 1000)
+        os._exit(9)
+
+    monkeypatch.setattr(parse_process, "_child", child)
+
+
 @pytest.mark.parametrize(("breakage", "message"), [
-    (_kill_the_child, "the parser process for dd__nessus_many_vuln.xml ended without finishing (exit code -9)"),
+    (_kill_the_child, "the parser process for dd__nessus_v_unknown.xml ended without finishing (exit code -9)"),
+    (_die_mid_message, "the parser process for dd__nessus_v_unknown.xml ended without finishing (exit code 9)"),
     (_break_the_parser, "MemoryError: cannot allocate the parse buffer"),
 ])
 def test_a_failed_child_fails_the_import_and_keeps_the_file(tmp_path, samples, monkeypatch, breakage, message):
-    path = tmp_path / "dd__nessus_many_vuln.xml"
-    path.write_bytes((samples / "nessus" / "dd__nessus_many_vuln.xml").read_bytes())
+    path = tmp_path / "dd__nessus_v_unknown.xml"
+    path.write_bytes((samples / "nessus" / "dd__nessus_v_unknown.xml").read_bytes())
     monkeypatch.setattr(parse_process, "CHILD_PARSE_MIN_BYTES", 0)
     breakage(monkeypatch)
     engine = open_workspace(f"sqlite:///{tmp_path / 'ws.sqlite'}")
@@ -205,3 +220,43 @@ def test_cli_says_the_import_failed_and_goes_on(env, tmp_path, samples, monkeypa
         "1 file(s): 0 imported or already present, 1 refused",
     ]
     assert path.exists()
+
+
+_KILLED_PARENT = """
+import multiprocessing, sys
+from secportal_pipeline.intake.parse_process import open_scan_in_child
+meta, records = open_scan_in_child(sys.argv[1])
+next(records)
+(child,) = multiprocessing.active_children()
+print(child.pid, flush=True)
+sys.stdin.read()  # wait to be killed
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its new parent (init) has not reaped it yet
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parser forks on Linux only")
+def test_a_killed_importer_leaves_no_parser_running(tmp_path):
+    # several batches of 3 KB items: the child is blocked writing to the pipe when its parent dies
+    item = ('<ReportItem port="80" protocol="tcp" severity="2" pluginID="{n}" pluginName="p" pluginFamily="f">'
+            "<description>d</description><plugin_output>" + "x" * 3000 + "</plugin_output></ReportItem>\n")
+    path = tmp_path / "many.nessus"
+    path.write_text('<?xml version="1.0"?>\n<NessusClientData_v2><Report name="r"><ReportHost name="h">\n'
+                    + "".join(item.format(n=n) for n in range(5000)) + "</ReportHost></Report></NessusClientData_v2>\n",
+                    encoding="utf-8")
+    importer = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT, str(path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+    child_pid = int(importer.stdout.readline())
+    assert _running(child_pid)
+    importer.kill()
+    importer.wait()
+    deadline = time.monotonic() + 20
+    while _running(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(child_pid)

@@ -162,3 +162,31 @@ def test_missing_inbox_is_a_skip_with_the_folder_named(defs, settings):
         with dg.build_sensor_context(instance=instance, resources={"pipeline": defs.resources["pipeline"]}) as ctx:
             result = sensor.evaluate_tick(ctx)
     assert result.run_requests == [] and str(settings.intake_dir) in result.skip_message
+
+
+def test_a_failed_run_is_retried_under_a_new_key_then_left_for_a_person(defs, inbox, samples, settings,
+                                                                       monkeypatch):
+    import signal
+
+    from secportal_pipeline.intake import parse_process
+
+    data = (samples / "nessus" / "dradisnessus__example_v2.nessus").read_bytes()
+    path = drop(inbox, "scan.nessus", data)
+    sha = file_sha256(path)
+    monkeypatch.setattr(parse_process, "CHILD_PARSE_MIN_BYTES", 0)
+    # the parser is killed (say, out of memory): not the file's fault, so no quarantine
+    monkeypatch.setattr(parse_process, "_child", lambda p, writer, reader: os.kill(os.getpid(), signal.SIGKILL))
+    with dg.instance_for_test() as instance:
+        keys = []
+        for _ in range(3):
+            (request,), _ = tick(defs, instance)
+            keys.append(request.run_key)
+            assert not run(defs, instance, request).success
+            assert path.exists() and finding_count(settings) == 0
+        assert keys == [sha, f"{sha}#attempt-2", f"{sha}#attempt-3"]
+        assert tick(defs, instance)[0] == []  # three failed runs: left in the inbox for a person
+        assert path.exists()
+        monkeypatch.undo()  # the cause is fixed; a person re-executes the last run
+        result = run(defs, instance, request)
+        assert result.success and finding_count(settings) == 68  # 69 items, one reported twice
+        assert not path.exists() and (settings.archive_dir / f"{sha[:12]}__scan.nessus").exists()
