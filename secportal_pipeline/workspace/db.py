@@ -93,9 +93,26 @@ def _schema_in_place(engine: sa.Engine) -> bool:
             and CREDENTIAL_STATUS_VIEW in inspector.get_view_names())
 
 
+def _upgrade_postgres(engine: sa.Engine) -> None:
+    """Column changes ``create_all`` never makes on tables an earlier version created.
+
+    Only the tables' owner can alter them; other roles (the export roles) leave it to the owner.
+    """
+    with engine.begin() as conn:
+        owner = conn.exec_driver_sql(
+            "SELECT tableowner = current_user FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = 'findings'").scalar()
+        length = conn.exec_driver_sql(
+            "SELECT character_maximum_length FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'findings' AND column_name = 'plugin_id'").scalar()
+        if owner and length is not None:  # varchar(64) before: a CSV keyed on a long title did not fit
+            conn.exec_driver_sql("ALTER TABLE findings ALTER COLUMN plugin_id TYPE text")
+
+
 def create_schema(engine: sa.Engine) -> None:
     """Create every table and the append-only triggers; safe to run twice."""
     if engine.dialect.name == "postgresql" and _schema_in_place(engine):
+        _upgrade_postgres(engine)
         return  # set up already; the connecting role may be a read-only export role
     metadata.create_all(engine)
     statements = _POSTGRES_TRIGGERS if engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS

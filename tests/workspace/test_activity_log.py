@@ -94,3 +94,18 @@ def test_naive_timestamps_are_refused(engine):
             create_finding(conn, finding_values(small, 4), actor_id=small.intake, at=T0.replace(tzinfo=None))
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one() == 0
+
+
+@pytest.mark.postgres
+def test_postgres_workspace_from_before_gets_a_text_plugin_id(pg_engine):
+    from secportal_pipeline.workspace.db import open_workspace
+
+    url = pg_engine.url.render_as_string(hide_password=False)
+    open_workspace(url).dispose()
+    with pg_engine.begin() as conn:  # what an earlier version created
+        conn.exec_driver_sql("ALTER TABLE findings ALTER COLUMN plugin_id TYPE varchar(64)")
+    open_workspace(url).dispose()
+    with pg_engine.connect() as conn:
+        kind = conn.exec_driver_sql("SELECT data_type FROM information_schema.columns "
+                                    "WHERE table_name = 'findings' AND column_name = 'plugin_id'").scalar()
+    assert kind == "text"
