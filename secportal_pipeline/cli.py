@@ -56,6 +56,8 @@ def init() -> None:
 def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeline: str | None,
                quarantine: bool, show_progress: bool | None) -> None:
     """Import scanner files (Nessus v2, Burp XML, CSV) or every file under folders."""
+    import sqlalchemy as sa
+
     from .intake.folder import scan_files
     from .intake.parse_process import ParserProcessFailed
     from .intake.progress import ProgressLine
@@ -82,7 +84,7 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
             click.echo(f"{path.name}: failed ({error.strerror or error}); the file was left where it is")
             refused += 1
             continue
-        except ParserProcessFailed as error:  # not the file's fault (killed, out of memory): nothing imported
+        except (ParserProcessFailed, sa.exc.DBAPIError) as error:  # not the file's fault: nothing imported
             first, _, rest = str(error).partition("\n")
             click.echo(f"{path.name}: failed ({first}); nothing was imported, the file was left where it is")
             if rest:

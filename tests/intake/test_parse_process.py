@@ -260,3 +260,29 @@ def test_a_killed_importer_leaves_no_parser_running(tmp_path):
     while _running(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _running(child_pid)
+
+
+def test_cli_reports_a_database_error_per_file_and_goes_on(env, tmp_path, samples):
+    from click.testing import CliRunner
+
+    from secportal_pipeline.cli import main
+    from secportal_pipeline.config import load_settings
+
+    engine = open_workspace(load_settings().workspace_url)
+    with engine.begin() as conn:  # a real database refusal, as a full disk or a lost server gives one
+        conn.exec_driver_sql("CREATE TRIGGER refuse_scans BEFORE INSERT ON scan_executions "
+                             "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    engine.dispose()
+    paths = []
+    for name in ("dd__nessus_v_unknown.xml", "dd__nessus_with_cvssv3.nessus"):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes((samples / "nessus" / name).read_bytes())
+    result = CliRunner().invoke(main, ["import", *map(str, paths)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert [line.split(" (", 1)[0] for line in lines[:2]] == [
+        "dd__nessus_v_unknown.xml: failed", "dd__nessus_with_cvssv3.nessus: failed"]
+    assert all("database or disk is full" in line and line.endswith(
+        "; nothing was imported, the file was left where it is") for line in lines[:2])
+    assert lines[2] == "2 file(s): 0 imported or already present, 2 refused"
+    assert all(p.exists() for p in paths)
