@@ -20,8 +20,14 @@ from .xml_safety import iterparse_safe, release
 
 _CWE = re.compile(r"(?:CWE-)?(\d+)", re.I)
 # A plugin's description, synopsis and solution repeat on every host it fires on: normalise
-# each distinct text once (the plugin output is per item and is not cached).
-_plugin_text = lru_cache(maxsize=4096)(normalise_text)
+# each distinct text once (the plugin output is per item and is not cached). Only texts of
+# plugin size are remembered, so a file of huge unique texts cannot fill memory with them.
+_PLUGIN_TEXT_CACHED_UP_TO = 16_384
+_normalise_cached = lru_cache(maxsize=4096)(normalise_text)
+
+
+def _plugin_text(text: str | None) -> str:
+    return _normalise_cached(text) if text is None or len(text) <= _PLUGIN_TEXT_CACHED_UP_TO else normalise_text(text)
 
 
 def _when(text: str | None) -> datetime | None:

@@ -35,6 +35,7 @@ from . import loader
 from .errors import ImportRefused
 from .parsers import open_scan
 from .records import ScanMeta, ScanRecord
+from .sniff import sniff
 
 MB = 1_000_000
 # Smaller files parse in-process: a fork costs little, but a small file gains nothing.
@@ -128,8 +129,6 @@ def open_scan_in_child(path: str | Path) -> tuple[ScanMeta, Iterator[ScanRecord]
 
     The format is sniffed here first, so an unsupported file is refused without a child.
     """
-    from .sniff import sniff
-
     path = Path(path)
     meta = ScanMeta(source_tool=sniff(path))
     return meta, _records_from_child(path, meta)

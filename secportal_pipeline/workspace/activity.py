@@ -89,26 +89,31 @@ def _json_cache() -> Callable[[Any], str]:
     return encode
 
 
+def _column_kind(column: sa.Column) -> str | None:
+    """How the native SQLite path stores a column: "ts", "json", "float", "int", "str",
+    or None for a type it does not know (the table then keeps SQLAlchemy Core)."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return "ts"
+    if isinstance(kind, sa.JSON):
+        return "json"
+    if type(kind) is sa.Float and not kind.asdecimal:
+        return "float"
+    if isinstance(kind, (sa.Integer, sa.String)) and not isinstance(kind, (sa.Enum, sa.TypeDecorator)):
+        return "int" if isinstance(kind, sa.Integer) else "str"
+    return None
+
+
+_ENCODE = {"ts": _sqlite_timestamp, "json": _sqlite_json, "float": None, "int": None, "str": None}
 _ENCODERS: dict[sa.Table, list[tuple[str, Callable[[Any], Any] | None]] | None] = {}
 
 
 def _sqlite_encoders(table: sa.Table) -> list[tuple[str, Callable[[Any], Any] | None]] | None:
     """Per column (name, encoder or None for as-is), or None when a type needs SQLAlchemy."""
     if table not in _ENCODERS:
-        encoders: list[tuple[str, Callable[[Any], Any] | None]] | None = []
-        for column in table.columns:
-            kind = column.type
-            if isinstance(kind, UTCDateTime):
-                encoders.append((column.name, _sqlite_timestamp))
-            elif isinstance(kind, sa.JSON):
-                encoders.append((column.name, _sqlite_json))
-            elif isinstance(kind, (sa.Integer, sa.String)) and not isinstance(kind, (sa.Enum, sa.TypeDecorator)) \
-                    or type(kind) is sa.Float and not kind.asdecimal:
-                encoders.append((column.name, None))
-            else:
-                encoders = None
-                break
-        _ENCODERS[table] = encoders
+        kinds = [(column.name, _column_kind(column)) for column in table.columns]
+        _ENCODERS[table] = None if any(kind is None for _, kind in kinds) else \
+            [(name, _ENCODE[kind]) for name, kind in kinds]
     return _ENCODERS[table]
 
 
@@ -441,20 +446,20 @@ def _event_plan(conn: sa.Connection, table: sa.Table, pk: sa.Column) -> _EventPl
     columns = [column for column in table.columns if column is not pk]
     plan: _EventPlan | None = None
     for column in columns:
-        kind, stored = column.type, f"t.{quote(column.name)}"
-        if isinstance(kind, UTCDateTime):
+        kind, stored = _column_kind(column), f"t.{quote(column.name)}"
+        if kind == "ts":
             expr = f"replace(replace({stored}, '.000000', ''), ' ', 'T') || '+00:00'"
             allowed[column.name] = _ALLOWED["ts"]
-        elif isinstance(kind, sa.JSON):
+        elif kind == "json":
             # json_valid is strict JSON; json() would read NaN (json.dumps writes it) as null
             # from SQLite 3.42: fail the statement instead, Python then writes the events
             expr = f"CASE WHEN json_valid({stored}) THEN json({stored}) ELSE json('{_NOT_JSON}') END"
             allowed[column.name] = _ANY
-        elif type(kind) is sa.Float and not kind.asdecimal:
+        elif kind == "float":
             floats.append(column.name)
             expr, allowed[column.name] = f"j.value -> {len(floats)}", _ANY
-        elif isinstance(kind, (sa.Integer, sa.String)) and not isinstance(kind, (sa.Enum, sa.TypeDecorator)):
-            expr, allowed[column.name] = stored, _ALLOWED["int" if isinstance(kind, sa.Integer) else "str"]
+        elif kind is not None:
+            expr, allowed[column.name] = stored, _ALLOWED[kind]
         else:
             break
         members.append(f"{_sql_string(column.name)}, {expr}")

@@ -13,25 +13,8 @@ from .schema import clients, engagements, verified_domains
 UNASSIGNED_CLIENT = "Unassigned intake"
 
 
-def engagement_for_asset(conn: sa.Connection, asset_ref: str, *, actor_id: int, at: datetime) -> int:
-    """The active engagement of the client that verified ``asset_ref``.
-
-    An asset nobody verified lands in the catch-all "Unassigned intake" engagement, so
-    an import never fails for lack of a registry entry; the dimension key-gap check
-    reports such assets instead.
-    """
-    row = conn.execute(
-        sa.select(engagements.c.engagement_id)
-        .join(verified_domains, verified_domains.c.client_id == engagements.c.client_id)
-        .where(verified_domains.c.asset_ref == asset_ref, engagements.c.status == "active")
-        .order_by(engagements.c.started_at.desc(), engagements.c.engagement_id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return row if row is not None else unassigned_engagement(conn, actor_id=actor_id, at=at)
-
-
-# ``engagement_for_asset``'s choice for many assets at once: the same join, filter and order,
-# the first row per asset wins. One expanding parameter per chunk.
+# The active engagement of the client that verified each asset: most recent start, then
+# highest id, wins (the first row per asset). One expanding parameter per chunk.
 _VERIFIED_ENGAGEMENTS = (
     sa.select(verified_domains.c.asset_ref, engagements.c.engagement_id)
     .join(verified_domains, verified_domains.c.client_id == engagements.c.client_id)
@@ -43,10 +26,11 @@ _LOOKUP_CHUNK = 500
 
 
 def verified_engagements(conn: sa.Connection, asset_refs: Iterable[str]) -> dict[str, int]:
-    """The active engagement ``engagement_for_asset`` picks for each asset that has one.
+    """The active engagement of the client that verified each asset, for those that have one.
 
-    Assets nobody verified (or whose client has no active engagement) are left out; nothing
-    is created. Ties break as there: most recent ``started_at``, then highest id.
+    Assets nobody verified (or whose client has no active engagement) are left out and
+    nothing is created: their findings go to ``unassigned_engagement``, so an import never
+    fails for lack of a registry entry (the dimension key-gap check reports such assets).
     """
     refs = list(dict.fromkeys(asset_refs))
     found: dict[str, int] = {}
@@ -58,23 +42,8 @@ def verified_engagements(conn: sa.Connection, asset_refs: Iterable[str]) -> dict
     return found
 
 
-def engagements_for_assets(conn: sa.Connection, asset_refs: Iterable[str], *, actor_id: int,
-                           at: datetime) -> dict[str, int]:
-    """``engagement_for_asset`` for many assets in one query: asset_ref -> engagement_id.
-
-    Assets without a verified active engagement get the "Unassigned intake" one (created
-    at ``at`` if missing, once).
-    """
-    refs = list(dict.fromkeys(asset_refs))
-    found = verified_engagements(conn, refs)
-    missing = [ref for ref in refs if ref not in found]
-    if missing:
-        unassigned = unassigned_engagement(conn, actor_id=actor_id, at=at)
-        found.update(dict.fromkeys(missing, unassigned))
-    return {ref: found[ref] for ref in refs}
-
-
 def unassigned_engagement(conn: sa.Connection, *, actor_id: int, at: datetime) -> int:
+    """The catch-all "Unassigned intake" engagement, created at ``at`` when missing."""
     client_id = conn.execute(
         sa.select(clients.c.client_id).where(clients.c.name == UNASSIGNED_CLIENT)
     ).scalar_one_or_none()

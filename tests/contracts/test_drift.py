@@ -8,9 +8,8 @@ from secportal_pipeline.contracts.model import load_contract
 from secportal_pipeline.contracts.validate import ContractViolation, validate
 from secportal_pipeline.exports import findings_snapshot
 from secportal_pipeline.workspace.db import open_workspace
-from secportal_pipeline.workspace.findings import create_finding
 from tests.conftest import REPO_ROOT
-from tests.workspace.helpers import T0, build_small, finding_values
+from tests.workspace.helpers import small_with_findings
 
 CONTRACT = load_contract(REPO_ROOT / "contracts" / "findings_snapshot.yaml")
 WEEK = "2026-09-07"
@@ -20,10 +19,7 @@ WEEK = "2026-09-07"
 def frame(settings):
     """The findings snapshot of a small workspace: three real rows."""
     engine = open_workspace(settings.workspace_url)
-    s = build_small(engine)
-    with engine.begin() as conn:
-        for n in (1, 2, 3):
-            create_finding(conn, finding_values(s, n), actor_id=s.intake, at=T0)
+    small_with_findings(engine, 3)
     with engine.connect() as conn:
         built = findings_snapshot.build(conn, CONTRACT, WEEK)
     assert len(built) == 3

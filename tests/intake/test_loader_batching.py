@@ -19,12 +19,7 @@ from secportal_pipeline.intake.service import import_file
 from secportal_pipeline.workspace import schema
 from secportal_pipeline.workspace.accounts import ensure_service_accounts
 from secportal_pipeline.workspace.activity import create_entity
-from secportal_pipeline.workspace.lookups import (
-    UNASSIGNED_CLIENT,
-    engagement_for_asset,
-    engagements_for_assets,
-    verified_engagements,
-)
+from secportal_pipeline.workspace.lookups import UNASSIGNED_CLIENT, verified_engagements
 
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 SCAN = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
@@ -157,7 +152,7 @@ def test_several_hosts_batched(workspace_engine, tmp_path, monkeypatch, native):
                      ("scan_execution", "scan_execution.created")]
 
 
-def test_engagements_for_assets_matches_one_at_a_time(workspace_engine):
+def test_verified_engagements_for_many_assets_in_one_lookup(workspace_engine):
     engine = workspace_engine
     engagement = _world(engine)
     with engine.begin() as conn:
@@ -170,10 +165,6 @@ def test_engagements_for_assets_matches_one_at_a_time(workspace_engine):
         refs = ["nobody.example", "verified.example", "second.example", "verified.example", "other.example"]
         assert verified_engagements(conn, refs) == {"verified.example": engagement["E4"],
                                                     "second.example": engagement["E4"]}
-        batched = engagements_for_assets(conn, refs, actor_id=system, at=SCAN)
-        assert list(batched) == ["nobody.example", "verified.example", "second.example", "other.example"]
-        assert batched == {ref: engagement_for_asset(conn, ref, actor_id=system, at=SCAN) for ref in refs}
-        assert batched["nobody.example"] == batched["other.example"] not in engagement.values()
-        assert engagements_for_assets(conn, [], actor_id=system, at=SCAN) == {}
+        assert verified_engagements(conn, []) == {}
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.clients)
-                            .where(schema.clients.c.name == UNASSIGNED_CLIENT)).scalar_one() == 1
+                            .where(schema.clients.c.name == UNASSIGNED_CLIENT)).scalar_one() == 0  # nothing made

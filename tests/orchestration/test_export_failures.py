@@ -18,10 +18,9 @@ from secportal_pipeline.orchestration.resources import PipelineResource
 from secportal_pipeline.workspace.activity import utcnow
 from secportal_pipeline.workspace.credentials import create_credential
 from secportal_pipeline.workspace.db import open_workspace
-from secportal_pipeline.workspace.findings import create_finding
 from secportal_pipeline.workspace.schema import activity_log, pipeline_incidents
 from tests.conftest import REPO_ROOT
-from tests.workspace.helpers import T0, build_small, finding_values
+from tests.workspace.helpers import small_with_findings
 
 CONTRACT = load_contract(REPO_ROOT / "contracts" / "findings_snapshot.yaml")
 WEEK = "2026-09-07"
@@ -30,10 +29,7 @@ WEEK = "2026-09-07"
 @pytest.fixture
 def pipeline(settings):
     engine = open_workspace(settings.workspace_url)
-    small = build_small(engine)
-    with engine.begin() as conn:
-        for n in (1, 2):
-            create_finding(conn, finding_values(small, n), actor_id=small.intake, at=T0)
+    small = small_with_findings(engine, 2)
     return engine, small, PipelineResource.from_settings(settings)
 
 

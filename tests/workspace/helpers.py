@@ -50,3 +50,14 @@ def finding_values(small: Small, n: int, **overrides) -> dict:
         "source_tool": "nessus", "asset_ref": "portal.acme.example", "port": 443, "cve": [f"CVE-2026-{n:04d}"],
         **overrides,
     }
+
+
+def small_with_findings(engine: sa.Engine, count: int) -> Small:
+    """``build_small`` plus findings 1..count (``finding_values``), all created at T0."""
+    from secportal_pipeline.workspace.findings import create_finding
+
+    small = build_small(engine)
+    with engine.begin() as conn:
+        for n in range(1, count + 1):
+            create_finding(conn, finding_values(small, n), actor_id=small.intake, at=T0)
+    return small
