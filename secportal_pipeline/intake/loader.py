@@ -1,7 +1,7 @@
 """Write one parsed scan file into the workspace in one transaction.
 
 A file becomes one scan execution per target it covers, a scan result per finding
-and module, findings upserted by fingerprint (new -> open; seen again while
+and module (holding what the scanner showed for it: plugin output, request/response), findings upserted by fingerprint (new -> open; seen again while
 resolved or verified -> reopened; otherwise last_seen_at moves), and the activity
 entries for all of it, under the intake's service account.
 """
@@ -31,7 +31,8 @@ SQLITE_CACHE_KIB = 64 * 1024
 DEFAULT_PIPELINE = {"nessus": "external_scan", "burp": "external_scan", "csv": "bulk_import"}
 
 # fields an import may refresh on an existing finding; a person's severity override wins
-REFRESHED_FIELDS = ("title", "description", "solution", "evidence", "cvss_vector", "cvss_base_score",
+# (not the evidence: each scan's output is that scan's result row, see schema.scan_results)
+REFRESHED_FIELDS = ("title", "description", "solution", "cvss_vector", "cvss_base_score",
                     "cvss2_vector", "scanner_severity", "severity", "cve", "cwe")
 # a finding seen again with only these changed counts as unchanged
 _NOT_SUBSTANTIVE = frozenset({"last_seen_at", "source_tool", "source_file", "source_file_sha256", "source_record_id"})
@@ -70,7 +71,6 @@ def finding_values(record: ScanRecord, tool: str) -> dict[str, Any]:
         "title": record.title,
         "description": record.description,
         "solution": record.solution,
-        "evidence": record.evidence,
         "cvss_vector": record.cvss3_vector,
         "cvss_base_score": score,
         "cvss2_vector": record.cvss2_vector,
@@ -215,7 +215,7 @@ class ScanLoader:
             current = existing.get(fp)
             result = {"scan_id": None, "module": record.module, "fingerprint": fp,
                       "finding_id": None if current is None else current["finding_id"],
-                      "record_id": record.record_id}
+                      "record_id": record.record_id, "evidence": record.evidence}
             result_targets.append(target)
             if current is None:
                 created.append(self._new_finding(record, values))

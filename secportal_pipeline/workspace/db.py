@@ -93,28 +93,62 @@ def _schema_in_place(engine: sa.Engine) -> bool:
             and CREDENTIAL_STATUS_VIEW in inspector.get_view_names())
 
 
-def _upgrade_postgres(engine: sa.Engine) -> None:
-    """Column changes ``create_all`` never makes on tables an earlier version created.
+def _columns(conn: sa.Connection, table: str) -> set[str]:
+    return {column["name"] for column in sa.inspect(conn).get_columns(table)}
 
-    Only the tables' owner can alter them; other roles (the export roles) leave it to the owner.
+
+def _move_evidence_to_scan_results(conn: sa.Connection) -> None:
+    """Workspaces from before kept a finding's latest scanner output on ``findings.evidence``
+    (and again in its creation event). It now lives once per observation, on the scan result:
+    the finding's value goes to its most recently imported result, then the column goes.
+
+    A finding with evidence but no scan result (nowhere to keep it) stops the upgrade whole.
+    """
+    if "evidence" not in _columns(conn, "findings"):
+        return
+    orphans = conn.exec_driver_sql(
+        "SELECT count(*) FROM findings f WHERE f.evidence <> '' "
+        "AND NOT EXISTS (SELECT 1 FROM scan_results r WHERE r.finding_id = f.finding_id)").scalar_one()
+    if orphans:
+        raise RuntimeError(f"workspace upgrade stopped, nothing changed: {orphans} finding(s) hold evidence "
+                           "but no scan result to move it to (findings.evidence -> scan_results.evidence)")
+    if "evidence" not in _columns(conn, "scan_results"):
+        conn.exec_driver_sql("ALTER TABLE scan_results ADD COLUMN evidence TEXT DEFAULT '' NOT NULL")
+    conn.exec_driver_sql(
+        "UPDATE scan_results SET evidence = (SELECT f.evidence FROM findings f "
+        "WHERE f.finding_id = scan_results.finding_id) "
+        "WHERE scan_id = (SELECT max(r.scan_id) FROM scan_results r WHERE r.finding_id = scan_results.finding_id)")
+    conn.exec_driver_sql("ALTER TABLE findings DROP COLUMN evidence")
+
+
+def _upgrade(engine: sa.Engine) -> None:
+    """Column changes ``create_all`` never makes on tables an earlier version created, in one
+    transaction. On PostgreSQL only the tables' owner can alter them; other roles (the export
+    roles) leave it to the owner.
     """
     with engine.begin() as conn:
-        owner = conn.exec_driver_sql(
-            "SELECT tableowner = current_user FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tablename = 'findings'").scalar()
-        length = conn.exec_driver_sql(
-            "SELECT character_maximum_length FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = 'findings' AND column_name = 'plugin_id'").scalar()
-        if owner and length is not None:  # varchar(64) before: a CSV keyed on a long title did not fit
-            conn.exec_driver_sql("ALTER TABLE findings ALTER COLUMN plugin_id TYPE text")
+        if engine.dialect.name == "postgresql":
+            owner = conn.exec_driver_sql(
+                "SELECT tableowner = current_user FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename = 'findings'").scalar()
+            if not owner:
+                return
+            length = conn.exec_driver_sql(
+                "SELECT character_maximum_length FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'findings' AND column_name = 'plugin_id'"
+            ).scalar()
+            if length is not None:  # varchar(64) before: a CSV keyed on a long title did not fit
+                conn.exec_driver_sql("ALTER TABLE findings ALTER COLUMN plugin_id TYPE text")
+        _move_evidence_to_scan_results(conn)
 
 
 def create_schema(engine: sa.Engine) -> None:
     """Create every table and the append-only triggers; safe to run twice."""
     if engine.dialect.name == "postgresql" and _schema_in_place(engine):
-        _upgrade_postgres(engine)
+        _upgrade(engine)
         return  # set up already; the connecting role may be a read-only export role
     metadata.create_all(engine)
+    _upgrade(engine)
     statements = _POSTGRES_TRIGGERS if engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS
     view = (f"CREATE OR REPLACE VIEW {CREDENTIAL_STATUS_VIEW} AS {_CREDENTIAL_VIEW_SELECT}"
             if engine.dialect.name == "postgresql"

@@ -97,7 +97,6 @@ findings = sa.Table(
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False, default=""),
     sa.Column("solution", sa.Text, nullable=False, default=""),
-    sa.Column("evidence", sa.Text, nullable=False, default=""),
     sa.Column("cvss_vector", sa.String(200)),
     sa.Column("cvss_base_score", sa.Float),
     sa.Column("cvss2_vector", sa.String(120)),
@@ -205,6 +204,10 @@ scan_results = sa.Table(
     sa.Column("fingerprint", sa.String(64), nullable=False),
     _fk("finding_id", "findings.finding_id", nullable=False),
     sa.Column("record_id", sa.String(500), nullable=False),
+    # what the scanner showed for the finding in this scan (Nessus plugin output, Burp
+    # request/response): an observation, kept once here rather than on the finding and
+    # again in its creation event; a rescan's new output is its own row, not a change
+    sa.Column("evidence", sa.Text, nullable=False, default="", server_default=""),
     sa.PrimaryKeyConstraint("scan_id", "fingerprint", name="pk_scan_results"),
 )
 

@@ -25,7 +25,7 @@ from secportal_pipeline.workspace.activity import to_json_value, utcnow
 from secportal_pipeline.workspace.credentials import create_credential
 from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.findings import create_finding
-from secportal_pipeline.workspace.schema import activity_log, findings
+from secportal_pipeline.workspace.schema import activity_log, findings, scan_results
 from tests.conftest import REPO_ROOT
 from tests.workspace.helpers import T0
 
@@ -212,7 +212,8 @@ def test_non_ascii_survives_import_workspace_and_the_landed_snapshot(settings, t
     with engine.begin() as conn:
         ensure_user(conn, "svc-export-findings", role="member", at=T0, is_service_account=True, actor_id=1)
         create_credential(conn, "svc-export-findings", actor_id=1, at=utcnow())
-        stored = conn.execute(sa.select(findings.c.title, findings.c.evidence)).one()
+        stored = conn.execute(sa.select(findings.c.title, scan_results.c.evidence)
+                              .join_from(findings, scan_results)).one()
     assert summary.new == 1 and tuple(stored) == (f"{title} 0", "Ünïcödé")
     contract = load_contract(REPO_ROOT / "contracts" / "findings_snapshot.yaml")
     landed = export_partition(engine, contract, "2026-09-14", landing_root=settings.landing_root,
