@@ -18,10 +18,11 @@ class _Main(click.Group):
         from .config import ConfigError
         from .contracts.model import ContractError
         from .exports.secrets import MissingKey
+        from .workspace.db import WorkspaceError
 
         try:
             return super().invoke(ctx)
-        except (ContractError, ConfigError, MissingKey) as error:
+        except (ContractError, ConfigError, MissingKey, WorkspaceError) as error:
             raise click.ClickException(str(error)) from None
 
 
@@ -44,21 +45,24 @@ def init() -> None:
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable file is reported on its own line and the rest still imported
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--engagement", "engagement_id", type=int, default=None,
               help="Engagement id for every finding (default: the asset's client's active engagement).")
 @click.option("--pipeline", "source_pipeline", default=None,
               help="Source pipeline (default: external_scan for Nessus/Burp, bulk_import for CSV).")
 @click.option("--quarantine/--no-quarantine", default=True,
               help="Move refused files to the quarantine folder with a report (default: yes).")
+@click.option("--archive", "archive_done", is_flag=True, default=False,
+              help="Move each imported or already-present file to the archive folder, as the watched folder does.")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Show records, MB read and rate on stderr while importing (default: when stderr is a terminal).")
 def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeline: str | None,
-               quarantine: bool, show_progress: bool | None) -> None:
+               quarantine: bool, archive_done: bool, show_progress: bool | None) -> None:
     """Import scanner files (Nessus v2, Burp XML, CSV) or every file under folders."""
     import sqlalchemy as sa
 
-    from .intake.folder import scan_files
+    from .intake.folder import archive, scan_files
     from .intake.parse_process import ParserProcessFailed
     from .intake.progress import ProgressLine
     from .intake.service import import_file
@@ -97,6 +101,11 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
         click.echo(summary.line())
         for line in summary.details():
             click.echo(f"    {line}")
+        if archive_done and summary.outcome in ("imported", "skipped"):
+            try:
+                click.echo(f"    archived -> {archive(path, summary.sha256, settings.archive_dir)}")
+            except OSError as error:  # imported all the same; the file stays where it is
+                click.echo(f"    not archived ({error.strerror or error}); the file was left where it is")
         refused += summary.outcome == "quarantined"
     click.echo(f"{len(files)} file(s): {len(files) - refused} imported or already present, {refused} refused")
     sys.exit(1 if refused else 0)

@@ -143,6 +143,8 @@ def run_demo(settings: Settings, *, intake_dir: Path | None = None, weeks: int |
 
     for run_id in release_dead_runs(instance):
         echo(f"  run {run_id[:8]} of an earlier, killed demo marked failed and its pool slot freed")
+    for folder in (settings.intake_dir, settings.archive_dir, settings.quarantine_dir):
+        folder.mkdir(parents=True, exist_ok=True)  # the watched folder and where its files go
     engine = open_workspace(settings.workspace_url)
     echo(f"workspace: {settings.workspace_url}")
     if _history_played(engine):
@@ -289,8 +291,9 @@ def summarize(settings: Settings, engine: sa.Engine, echo: Callable[[str], None]
     echo(f"  warehouse   {settings.warehouse_path}")
     for table, rows in sorted(warehouse.items()):
         echo(f"              published.{table}: {rows} rows")
-    for label, folder in (("archive", settings.archive_dir), ("quarantine", settings.quarantine_dir)):
-        held = sum(1 for p in folder.iterdir() if not p.name.endswith(".json")) if folder.is_dir() else 0
+    for label, folder in (("inbox", settings.intake_dir), ("archive", settings.archive_dir),
+                          ("quarantine", settings.quarantine_dir)):
+        held = sum(1 for p in folder.iterdir() if p.is_file() and not p.name.endswith(".json")) if folder.is_dir() else 0
         echo(f"  {label:<11} {folder}  ({held} file(s))")
     echo(f"  dagster     DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}  (make dev opens the UI on it)")
     return {"workspace": counts, "warehouse": warehouse, "landed_partitions": len(landed),

@@ -15,10 +15,10 @@ from lxml import etree
 
 from .errors import ImportRefused
 from .fingerprint import normalise_text
-from .records import RowIssue, ScanMeta, ScanRecord
+from .records import NO_RATING, RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner
 from .urls import split_url
-from .xml_safety import iterparse_safe, release
+from .xml_safety import all_text, iterparse_safe, release
 
 EXTENSION_TYPE = "134217728"  # Burp's type id for every extension-generated issue
 EVIDENCE_LIMIT = 4000
@@ -64,17 +64,18 @@ def html_to_text(fragment: str | None) -> str:
 
 def _body(elem: etree._Element | None) -> tuple[str, str | None]:
     """Decoded HTTP message text and, if decoding failed, why."""
-    if elem is None or not elem.text:
+    body = "" if elem is None else all_text(elem)
+    if not body:
         return "", None
     raw: bytes
     problem = None
     if elem.get("base64") == "true":
         try:
-            raw = base64.b64decode(elem.text, validate=False)
+            raw = base64.b64decode(body, validate=False)
         except (binascii.Error, ValueError) as exc:
             raw, problem = b"", f"base64 body does not decode ({exc})"
     else:
-        raw = elem.text.encode("utf-8", errors="surrogateescape")
+        raw = body.encode("utf-8", errors="surrogateescape")
     # Bodies can be binary or non-UTF-8; NULs break text columns downstream.
     return raw.replace(b"\x00", b"").decode("utf-8", errors="replace"), problem
 
@@ -96,7 +97,8 @@ def _evidence(issue: etree._Element, where: str, meta: ScanMeta) -> str:
 
 def _record(issue: etree._Element, index: int, meta: ScanMeta) -> tuple[tuple, ScanRecord]:
     def text(tag: str) -> str:
-        return (issue.findtext(tag) or "").strip()
+        found = issue.find(tag)
+        return "" if found is None else all_text(found).strip()
 
     serial = text("serialNumber")
     where = f"issue serial {serial}" if serial else f"issues/issue[{index}]"
@@ -105,8 +107,7 @@ def _record(issue: etree._Element, index: int, meta: ScanMeta) -> tuple[tuple, S
     asset = host or host_url.strip().lower()
     band = band_from_scanner("burp", severity)
     if band is None:
-        meta.issues.append(RowIssue(where, "severity", severity[:200], "unknown Burp severity; defaulted to info", False))
-        band = "info"
+        meta.issues.append(RowIssue(where, "severity", severity[:200], f"unknown Burp severity; {NO_RATING}", False))
     key = (issue_type, host_url, text("path"), text("location"), severity)
     if issue_type == EXTENSION_TYPE:  # every extension shares one type id; the name tells them apart
         key += (text("name"),)

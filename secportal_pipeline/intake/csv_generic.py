@@ -1,8 +1,9 @@
 """Generic scanner CSV -> ScanRecord, for the Nessus/Tenable/DefectDojo/Faraday/free-form shapes.
 
 Headers are trimmed and case-folded, then mapped through ALIASES, the one table of
-known column names. Bad cells become RowIssues and never abort the file; only a header
-without a title and a host column refuses it.
+known column names. Bad cells and rows become RowIssues and never abort the file; only a
+header without a title and a host column, a header that does not parse, or a file cut
+inside a quoted field refuses it; a row that does not parse is listed and skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .errors import ImportRefused
 from .fingerprint import normalise_text
-from .records import RowIssue, ScanMeta, ScanRecord
+from .records import NO_RATING, RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
 from .urls import PORT_PROBLEM, port_number, split_url
 
@@ -119,17 +120,41 @@ def detect_variant(names: set[str]) -> str:
     return "generic"
 
 
-def _detect_encoding(path: Path) -> str:
-    # One cheap pass so a late undecodable byte cannot surface after records were yielded.
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _detect_encoding(path: Path) -> tuple[str, str]:
+    """(encoding, note for the user or ""): UTF-16 by its BOM, else UTF-8, else Windows-1252, else Latin-1."""
+    # Full passes (about 1 s per GB each) so a late undecodable byte cannot surface after records were
+    # yielded; Latin-1 defines every byte, so the last choice cannot fail.
+    with open(path, "rb") as fh:
+        if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel "Unicode text"
+            if bad := _first_undecodable(path, "utf-16"):
+                raise ImportRefused(f"UTF-16 text with an invalid sequence at byte offset {bad[0]}: "
+                                    "save it as UTF-8 CSV", "csv", source=str(path))
+            return "utf-16", ""
+    if not _first_undecodable(path, "utf-8"):
+        return "utf-8-sig", ""
+    if not (bad := _first_undecodable(path, "cp1252")):
+        return "cp1252", "not valid UTF-8; decoded as Windows-1252"
+    offset, byte = bad
+    return "latin-1", (f"neither UTF-8 nor Windows-1252 (byte 0x{byte:02x} at offset {offset} is undefined "
+                       "in Windows-1252); decoded as Latin-1")
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
+    """(byte offset, byte) of the first byte that does not decode, or None when the whole file does."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
     try:
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 20):
+                pending = decoder.getstate()[0]  # a character split by the previous chunk
                 decoder.decode(chunk)
+                offset += len(chunk)
+            pending = decoder.getstate()[0]
             decoder.decode(b"", final=True)
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        return "cp1252"
+    except UnicodeDecodeError as exc:
+        start = offset - len(pending) + exc.start
+        return start, exc.object[exc.start]
+    return None
 
 
 def _parse_date(text: str) -> datetime | None:
@@ -220,8 +245,7 @@ def _record(row: _Row, record_id: str, severity_col: bool) -> ScanRecord | None:
     if band is None:
         if severity_col:
             why = "empty severity" if not sev.strip() else "unrecognised severity"
-            row.issue(scol or row.hm.names[row.hm.columns["severity"][0]], sev, f"{why}; defaulted to info")
-        band = "info"
+            row.issue(scol or row.hm.names[row.hm.columns["severity"][0]], sev, f"{why}; {NO_RATING}")
 
     cvss3 = None
     v3_cells = row.every("cvss3_vector") + [c for c in row.every("cvss3_either") if "/" in c[1]]
@@ -290,15 +314,21 @@ def _fold(a: ScanRecord, b: ScanRecord) -> ScanRecord:
 def parse_csv(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     """Stream records from a scanner CSV; fills meta (variant, blank rows, unmapped columns, issues)."""
     path = Path(path)
-    encoding = _detect_encoding(path)
-    if encoding != "utf-8-sig":
-        meta.issues.append(RowIssue("file", "", "", "not valid UTF-8; decoded as Windows-1252", False))
+    encoding, note = _detect_encoding(path)
+    if note:
+        meta.issues.append(RowIssue("file", "", "", note, False))
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))  # plugin output can be megabytes
     with open(path, encoding=encoding, newline="") as fh:
         first_line = fh.readline()
         fh.seek(0)
-        reader = csv.reader(fh, delimiter=detect_delimiter(first_line))
-        header = next(reader, None)
+        # strict: a file cut inside a quoted field raises instead of yielding the cut text as a value
+        reader = csv.reader(fh, delimiter=detect_delimiter(first_line), strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            if str(exc) == _CUT_INSIDE_QUOTES:
+                raise _truncated("the header", 1, path) from None
+            raise ImportRefused(f"CSV syntax error in the header: {exc}", "csv", line=1, source=str(path)) from None
         if not header or not any(h.strip() for h in header):
             raise ImportRefused("CSV has no header row", "csv", line=1, source=str(path))
         hm = HeaderMap.build(header)
@@ -313,7 +343,7 @@ def parse_csv(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
         meta.unmapped_columns = hm.unmapped
         severity_col = "severity" in hm.columns
         if not severity_col:
-            meta.issues.append(RowIssue("header", "severity", "", "no severity column; every row defaults to info", False))
+            meta.issues.append(RowIssue("header", "severity", "", f"no severity column; {NO_RATING}", False))
         fold = "plugin_id" in hm.columns
         for record in _rows(reader, hm, meta, severity_col, fold, path):
             meta.bytes_read = fh.buffer.tell()  # the text layer cannot tell() while iterating
@@ -335,12 +365,26 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ImportRefused(f"CSV syntax error: {exc}", "csv", line=start_line, source=str(path)) from None
+            if str(exc) == _CUT_INSIDE_QUOTES:
+                raise _truncated(f"row {n + 1}", start_line, path) from None
+            # a stray quote ('"ab"x'): the reader starts again on the next line; this row is listed
+            n += 1
+            meta.issues.append(RowIssue(f"row {n} (line {start_line})", "", "", f"CSV syntax error: {exc}; not imported",
+                                        True))
+            continue
         n += 1
         if not any(c.strip() for c in cells):
             meta.blank_rows += 1
             continue
         row = _Row(cells, hm, f"row {n} (line {start_line})", meta.issues)
+        if len(cells) != len(hm.names):
+            shape = f"{len(cells)} cell{'s' * (len(cells) != 1)}, header has {len(hm.names)}"
+            extra = [c for c in cells[len(hm.names):] if c.strip()]
+            if extra:  # a cell with no column: the row is shifted, so every cell may be in the wrong one
+                row.issue("", reader.dialect.delimiter.join(extra), f"{shape}; not imported", True)
+                continue
+            if len(cells) < len(hm.names):
+                row.issue("", "", f"{shape}; missing cells read as empty")
         rec = _record(row, str(n), severity_col)
         if rec is None:
             continue
@@ -357,6 +401,14 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
         pending, pending_key = rec, key
     if pending is not None:
         yield pending
+
+
+_CUT_INSIDE_QUOTES = "unexpected end of data"  # what a strict reader raises at end of file inside quotes
+
+
+def _truncated(what: str, line: int, path: Path) -> ImportRefused:
+    return ImportRefused(f"truncated file: unterminated quoted field in {what} (which starts at line {line}); "
+                         "the file ends inside the quotes", "csv", line=line, source=str(path))
 
 
 def _note_times(row: _Row, meta: ScanMeta) -> None:

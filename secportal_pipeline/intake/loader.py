@@ -34,6 +34,9 @@ DEFAULT_PIPELINE = {"nessus": "external_scan", "burp": "external_scan", "csv": "
 # (not the evidence: each scan's output is that scan's result row, see schema.scan_results)
 REFRESHED_FIELDS = ("title", "description", "solution", "cvss_vector", "cvss_base_score",
                     "cvss2_vector", "scanner_severity", "severity", "cve", "cwe")
+# what a rescan leaves empty is not evidence that it went away: a known value stays (a renamed
+# CSV column, an export without CVSS); a non-empty value replaces it
+_KEPT_WHEN_EMPTY = ("description", "solution", "cvss_vector", "cvss2_vector", "scanner_severity", "cve", "cwe")
 # a finding seen again with only these changed counts as unchanged
 _NOT_SUBSTANTIVE = frozenset({"last_seen_at", "source_tool", "source_file", "source_file_sha256", "source_record_id"})
 
@@ -85,6 +88,22 @@ def finding_values(record: ScanRecord, tool: str) -> dict[str, Any]:
         "cwe": list(record.cwes),
         "framework_refs": [],
     }
+
+
+def _refreshed_values(record: ScanRecord, values: dict[str, Any], current: Any) -> dict[str, Any]:
+    """What a rescan may change on a known finding (see _KEPT_WHEN_EMPTY and the severity rule)."""
+    changes = {name: values[name] for name in REFRESHED_FIELDS}
+    for name in _KEPT_WHEN_EMPTY:
+        if not changes[name] and current[name]:
+            del changes[name]
+    if "cvss_vector" not in changes:  # the known vector stays, and with it its score
+        del changes["cvss_base_score"]
+    # severity follows the rule on what the finding holds after this: a kept CVSS vector still
+    # drives it, and a file with neither a vector nor a usable rating has nothing to say about it
+    no_vector = values["cvss_vector"] is None
+    if (no_vector and (current["cvss_vector"] or record.scanner_band is None)) or current["override_id"] is not None:
+        del changes["severity"]  # (a person's severity override wins)
+    return changes
 
 
 def _bulk_cache(conn: sa.Connection) -> None:
@@ -251,9 +270,7 @@ class ScanLoader:
         items = []
         for record, values, current in refreshed:
             at = self.event_time(record)
-            changes = {name: values[name] for name in REFRESHED_FIELDS}
-            if current["override_id"] is not None:  # a person's severity override wins
-                changes.pop("severity", None)
+            changes = _refreshed_values(record, values, current)
             changes.update(self._provenance(record))
             if current["status"] in CLOSED_STATUSES:
                 changes["status"] = "reopened"

@@ -13,10 +13,10 @@ from lxml import etree
 
 from .errors import ImportRefused
 from .fingerprint import normalise_text
-from .records import RowIssue, ScanMeta, ScanRecord
+from .records import NO_RATING, RowIssue, ScanMeta, ScanRecord
 from .scoring import band_from_scanner, normalise_cvss2, normalise_cvss3
 from .urls import PORT_PROBLEM, port_number
-from .xml_safety import iterparse_safe, release
+from .xml_safety import all_text, iterparse_safe, release
 
 _CWE = re.compile(r"(?:CWE-)?(\d+)", re.I)
 # A plugin's description, synopsis and solution repeat on every host it fires on: normalise
@@ -67,7 +67,7 @@ def _children(elem: etree._Element) -> tuple[dict[str, str], dict[str, list[str]
     first: dict[str, str] = {}
     multi: dict[str, list[str]] = {"cve": [], "cwe": [], "xref": [], "see_also": []}  # repeated tags
     for child in elem:
-        tag, text = child.tag, child.text
+        tag, text = child.tag, all_text(child)
         bucket = multi.get(tag)
         if bucket is not None:
             if text and (text := text.strip()):
@@ -100,8 +100,7 @@ def _item(elem: etree._Element, host: _Host, meta: ScanMeta) -> ScanRecord:
     if band is None:  # old exports: fall back to risk_factor, then to info
         band = band_from_scanner("nessus", field.get("risk_factor"))
         if band is None:
-            issue("severity", severity, "no usable severity or risk_factor; defaulted to info")
-            band = "info"
+            issue("severity", severity, f"no usable severity or risk_factor; {NO_RATING}")
 
     raw_v3 = field.get("cvss3_vector")
     cvss3 = normalise_cvss3(raw_v3)

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+# what a row without a usable scanner rating gets (see ScanRecord.scanner_band)
+NO_RATING = "info if new, a known finding keeps its severity"
+
+
 @dataclass(frozen=True, slots=True)
 class ScanRecord:
     """One finding as a scanner reported it, before any workspace decision.
@@ -21,7 +25,9 @@ class ScanRecord:
     module: str  # the scanner module that produced it: Nessus plugin family, Burp "scanner"/"extension"
     title: str
     scanner_severity: str  # as reported: Nessus "0".."4", Burp "High", CSV "Medium"
-    scanner_band: str  # the scanner's rating mapped to: critical, high, medium, low, info
+    # the scanner's rating mapped to critical, high, medium, low or info; None when the file
+    # gives no usable rating (a new finding then defaults to info, a known one keeps its own)
+    scanner_band: str | None
     port: int | None = None
     protocol: str | None = None  # lower-case tcp/udp/icmp, None when not applicable
     location: str = ""  # path + parameter for web findings; "" for host findings

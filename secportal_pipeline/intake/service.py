@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,6 +47,7 @@ class FileSummary:
     row_issues: list[dict[str, Any]] = field(default_factory=list)
     unmapped_columns: list[str] = field(default_factory=list)
     quarantined_to: str = ""
+    original_left_in_place: bool = False  # quarantined as a copy: the source could not be moved
 
     def line(self) -> str:
         name = Path(self.file).name
@@ -57,6 +60,10 @@ class FileSummary:
             return text + (f" blank_rows={self.blank_rows}" if self.blank_rows else "")
         if self.outcome == "skipped":
             return f"{name}: skipped ({self.reason})"
+        if not self.quarantined_to:
+            return f"{name}: refused ({self.reason}); not quarantined, the file was left where it is"
+        if self.original_left_in_place:
+            return f"{name}: quarantined ({self.reason}) -> {self.quarantined_to} (a copy: the original was left in place)"
         return f"{name}: quarantined ({self.reason}) -> {self.quarantined_to}"
 
     def details(self) -> list[str]:
@@ -88,6 +95,23 @@ def _already_imported(conn: sa.Connection, sha256: str) -> datetime | None:
     ).scalar_one_or_none()
 
 
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name.2``, ``name.3``... when an earlier refusal holds it (the same
+    bytes refused again keep the first report, its path and its time)."""
+    target, n = folder / name, 1
+    while target.exists() or target.with_name(target.name + ".json").exists():
+        n += 1
+        target = folder / f"{name}.{n}"
+    return target
+
+
+def _regular_file(path: Path) -> None:
+    """Refuse what is not a regular file (a device, a FIFO) before reading a byte of it:
+    /dev/zero would be hashed forever."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+
+
 def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Path) -> Path:
     """Move a refused file aside with a JSON report beside it; never overwrite an earlier one.
 
@@ -95,7 +119,7 @@ def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Pa
     report says the original was left in place: nothing is lost either way.
     """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    target = quarantine_dir / f"{sha256[:12]}__{path.name}"
+    target = _free_name(quarantine_dir, f"{sha256[:12]}__{path.name}")
     report = {
         "file": str(path), "sha256": sha256, "format_guess": error.format_guess,
         "reason": error.reason, "line": error.line, "column": error.column,
@@ -144,6 +168,7 @@ def import_file(
     workspace is left exactly as it was. ``progress`` hears about every loaded batch.
     """
     path = Path(path)
+    _regular_file(path)
     sha256 = file_sha256(path)
     now = now or utcnow()
     with engine.begin() as conn:
@@ -180,4 +205,5 @@ def import_file(
         summary = FileSummary(str(path), sha256, "quarantined", reason=str(error), tool=error.format_guess)
         if quarantine_dir is not None:
             summary.quarantined_to = str(quarantine(path, sha256, error, quarantine_dir))
+            summary.original_left_in_place = path.exists()
         return summary

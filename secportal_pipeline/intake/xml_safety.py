@@ -78,6 +78,8 @@ def _scan_doctype(text: str, start: int) -> tuple[int, str, str]:
                     j = _skip_until(text, j + 1, text[j])
                 elif text.startswith("<!--", j):
                     j = _skip_until(text, j + 4, "-->")
+                elif text.startswith("<?", j):
+                    j = _skip_until(text, j + 2, "?>")
                 elif text[j] == "]":
                     break
                 else:
@@ -192,6 +194,13 @@ class _Replay:
         return out.translate(None, _ILLEGAL_C0) if self._scrub else out
 
 
+def all_text(elem: etree._Element) -> str:
+    """An element's whole text: a field with child elements inside it (an XInclude, stray
+    markup) keeps the text around them instead of stopping at the first child. Nothing a
+    child points at is fetched."""
+    return "".join(elem.itertext()) if len(elem) else elem.text or ""
+
+
 def release(elem: etree._Element) -> None:
     """Free a processed element and its already-processed siblings (bounded memory)."""
     elem.clear(keep_tail=False)
@@ -209,6 +218,26 @@ def _first_error(exc: etree.XMLSyntaxError) -> tuple[str, int | None, int | None
     line, col = exc.position or (exc.lineno, None)
     msg = re.sub(r", line \d+, column \d+$", "", exc.msg or "syntax error")
     return msg, line or None, col
+
+
+def _check_parsed_dtd(elem: etree._Element, format_guess: str, source: str) -> None:
+    """The second wall: what lxml itself read as the DTD, checked before any element is used.
+
+    The prolog check is a scanner of its own; should a construct it does not know hide a
+    declaration from it, the parser's view still refuses the file here.
+    """
+    docinfo = elem.getroottree().docinfo
+    if docinfo.system_url or docinfo.public_id:
+        raise ImportRefused("external DTD reference refused: the DOCTYPE names an external id "
+                            f"({docinfo.system_url or docinfo.public_id!r}); scanner exports never need one",
+                            format_guess=format_guess, source=source)
+    dtd = docinfo.internalDTD
+    entity = next(dtd.iterentities(), None) if dtd is not None else None
+    if entity is not None:
+        kind = "external entity" if entity.system_url else "entity declaration"
+        raise ImportRefused(f"{kind} refused: <!ENTITY {entity.name} ...> in the internal DTD "
+                            "(entity declarations are never expanded; billion-laughs / XXE protection)",
+                            format_guess=format_guess, source=source)
 
 
 def iterparse_safe(
@@ -246,7 +275,11 @@ def iterparse_safe(
             tag=tags,
         )
         try:
+            dtd_checked = False
             for event, elem in parser:
+                if not dtd_checked:
+                    _check_parsed_dtd(elem, format_guess, source)
+                    dtd_checked = True
                 if event == "start":
                     stack.append(elem.tag if isinstance(elem.tag, str) else "?")
                     yield event, elem, stack

@@ -97,27 +97,66 @@ def _columns(conn: sa.Connection, table: str) -> set[str]:
     return {column["name"] for column in sa.inspect(conn).get_columns(table)}
 
 
+class WorkspaceError(RuntimeError):
+    """The workspace cannot be opened or upgraded; what was there is unchanged."""
+
+
+_LATEST_RESULT = ("SELECT max(r.scan_id) FROM scan_results r WHERE r.finding_id = {finding}")
+
+
+def _stranded_evidence(conn: sa.Connection, has_result_evidence: bool) -> tuple[str, list[int]] | None:
+    """Findings whose output the upgrade would lose: no scan result to take it, or a latest
+    result that already holds different output. None when every value has a place."""
+    orphans = conn.exec_driver_sql(
+        "SELECT f.finding_id FROM findings f WHERE f.evidence <> '' "
+        "AND NOT EXISTS (SELECT 1 FROM scan_results r WHERE r.finding_id = f.finding_id) "
+        "ORDER BY f.finding_id").scalars().all()
+    if orphans:
+        return "hold scanner output but have no scan result to move it to", list(orphans)
+    if not has_result_evidence:
+        return None
+    clashes = conn.exec_driver_sql(
+        "SELECT f.finding_id FROM findings f JOIN scan_results r ON r.finding_id = f.finding_id "
+        f"AND r.scan_id = ({_LATEST_RESULT.format(finding='f.finding_id')}) "
+        "WHERE f.evidence <> '' AND r.evidence <> '' AND r.evidence <> f.evidence "
+        "ORDER BY f.finding_id").scalars().all()
+    if clashes:
+        return "hold scanner output that differs from what their latest scan result already holds", list(clashes)
+    return None
+
+
 def _move_evidence_to_scan_results(conn: sa.Connection) -> None:
     """Workspaces from before kept a finding's latest scanner output on ``findings.evidence``
     (and again in its creation event). It now lives once per observation, on the scan result:
     the finding's value goes to its most recently imported result, then the column goes.
 
-    A finding with evidence but no scan result (nowhere to keep it) stops the upgrade whole.
+    Output that would have nowhere to go (a finding with no scan result, a latest result that
+    already holds other output) stops the upgrade whole; output already on a scan result is
+    never overwritten, and an empty finding value moves nothing.
     """
     if "evidence" not in _columns(conn, "findings"):
         return
-    orphans = conn.exec_driver_sql(
-        "SELECT count(*) FROM findings f WHERE f.evidence <> '' "
-        "AND NOT EXISTS (SELECT 1 FROM scan_results r WHERE r.finding_id = f.finding_id)").scalar_one()
-    if orphans:
-        raise RuntimeError(f"workspace upgrade stopped, nothing changed: {orphans} finding(s) hold evidence "
-                           "but no scan result to move it to (findings.evidence -> scan_results.evidence)")
-    if "evidence" not in _columns(conn, "scan_results"):
+    if conn.dialect.name == "sqlite":
+        # pysqlite runs DDL outside a transaction unless one is open: open it, so the added
+        # column, the moved values and the dropped column commit or roll back together
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    has_result_evidence = "evidence" in _columns(conn, "scan_results")
+    stranded = _stranded_evidence(conn, has_result_evidence)
+    if stranded:
+        why, ids = stranded
+        shown = ", ".join(map(str, ids[:10])) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise WorkspaceError(
+            f"workspace upgrade stopped, nothing changed: {len(ids)} finding(s) {why} "
+            f"(findings.evidence -> scan_results.evidence): finding_id {shown}. Copy that output out "
+            "(SELECT finding_id, evidence FROM findings) and empty it, or give the findings a scan result, "
+            "then open the workspace again.")
+    if not has_result_evidence:
         conn.exec_driver_sql("ALTER TABLE scan_results ADD COLUMN evidence TEXT DEFAULT '' NOT NULL")
     conn.exec_driver_sql(
         "UPDATE scan_results SET evidence = (SELECT f.evidence FROM findings f "
         "WHERE f.finding_id = scan_results.finding_id) "
-        "WHERE scan_id = (SELECT max(r.scan_id) FROM scan_results r WHERE r.finding_id = scan_results.finding_id)")
+        f"WHERE scan_id = ({_LATEST_RESULT.format(finding='scan_results.finding_id')}) AND evidence = '' "
+        "AND EXISTS (SELECT 1 FROM findings f WHERE f.finding_id = scan_results.finding_id AND f.evidence <> '')")
     conn.exec_driver_sql("ALTER TABLE findings DROP COLUMN evidence")
 
 
@@ -159,7 +198,17 @@ def create_schema(engine: sa.Engine) -> None:
 
 
 def open_workspace(url: str) -> sa.Engine:
-    """Engine for ``url`` with the schema in place."""
+    """Engine for ``url`` with the schema in place; WorkspaceError (one line a person can act
+    on, nothing changed) when it cannot be set up or upgraded."""
     engine = make_engine(url)
-    create_schema(engine)
+    try:
+        create_schema(engine)
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        cause = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        raise WorkspaceError(f"cannot open the workspace at {where}: {cause}; nothing was changed") from error
+    except WorkspaceError:
+        engine.dispose()
+        raise
     return engine

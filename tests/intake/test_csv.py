@@ -24,7 +24,7 @@ EXPECTED = {
     "dd__generic_csv_with_epss.csv": (1, 1, {"low": 1}, 0, 0, 0, "defectdojo-generic"),
     "dd__generic_report1.csv": (5, 1, {"low": 5}, 0, 0, 0, "defectdojo-generic"),
     "dd__generic_report3.csv": (2, 1, {"low": 2}, 0, 0, 0, "defectdojo-generic"),
-    "dd__generic_report4.csv": (4, 4, {"info": 4}, 0, 1, 0, "defectdojo-generic"),
+    "dd__generic_report4.csv": (4, 4, {None: 4}, 0, 1, 0, "defectdojo-generic"),  # None: no usable rating
     "dd__generic_report_fix_version.csv": (0, 0, {}, 0, 0, 0, "defectdojo-generic"),
     "dd__nessus_many_vuln2-default.csv": (29, 1, {"info": 28, "medium": 1}, 0, 1, 0, "nessus-default"),
     "dd__nessus_many_vuln2-all.csv": (29, 1, {"info": 28, "medium": 1}, 0, 1, 0, "nessus-all-columns"),
@@ -33,7 +33,7 @@ EXPECTED = {
     "dd__tenable_issue_11102.csv": (3, 2, {"high": 3}, 3, 3, 0, "tenable.sc"),
     "dd__nessus_was_one_vuln.csv": (1, 1, {"high": 1}, 0, 0, 0, "tenable-was"),
     "dd__nessus_was_many_vuln.csv": (5, 1, {"high": 1, "low": 3, "info": 1}, 0, 0, 24, "tenable-was"),
-    "dradiscsv__simple.csv": (1, 1, {"info": 1}, 0, 0, 0, "generic"),
+    "dradiscsv__simple.csv": (1, 1, {None: 1}, 0, 0, 0, "generic"),
     "faraday__dummy_faraday_csv_report.csv": (3, 1, {"high": 3}, 0, 0, 0, "faraday"),
 }
 
@@ -103,9 +103,10 @@ def test_leading_space_header_is_trimmed():
 
 def test_empty_severity_defaults_to_info_with_row_issues():
     meta, records = _parse(CSV / "dd__generic_report4.csv")
-    assert {r.scanner_band for r in records} == {"info"}
+    assert {r.scanner_band for r in records} == {None}  # info once imported as new findings
     assert [(i.where, i.column, i.reason, i.skipped) for i in meta.issues] == [
-        (f"row {n} (line {n + 1})", "Severity", "empty severity; defaulted to info", False) for n in range(1, 5)
+        (f"row {n} (line {n + 1})", "Severity", "empty severity; info if new, a known finding keeps its severity",
+         False) for n in range(1, 5)
     ]
     assert [(r.asset_ref, r.port, r.location) for r in records] == [
         ("www.example.com", None, ""), ("localhost", None, ""), ("127.0.0.1", 80, ""), ("foo.bar", None, "/path")]
@@ -130,8 +131,8 @@ def test_was_blank_rows_and_lower_case_risk():
 
 def test_free_form_without_severity_column():
     meta, (r,) = _parse(CSV / "dradiscsv__simple.csv")
-    assert (r.title, r.asset_ref, r.port, r.scanner_band) == ("SQL Injection", "10.0.0.1", 443, "info")
-    assert meta.issues[0].reason == "no severity column; every row defaults to info"
+    assert (r.title, r.asset_ref, r.port, r.scanner_band) == ("SQL Injection", "10.0.0.1", 443, None)
+    assert meta.issues[0].reason == "no severity column; info if new, a known finding keeps its severity"
     assert meta.unmapped_columns == ["Id", "Vulnerability Category"]
 
 

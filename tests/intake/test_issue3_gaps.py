@@ -2,6 +2,7 @@
 whitespace-only re-exports, unicode from a scanner file to the landed snapshot."""
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -222,3 +223,27 @@ def test_non_ascii_survives_import_workspace_and_the_landed_snapshot(settings, t
     assert [r["title"] for r in rows] == [f"{title} 0"]
     assert pq.read_table(landed.directory / "findings_snapshot.parquet").column("title").to_pylist() == [f"{title} 0"]
     assert json.loads((landed.directory / "_manifest.json").read_text())["row_count"] == 1
+
+
+def test_cli_archive_moves_imported_and_present_files_and_reports_the_rest(env, tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    first = nessus_file(inbox / "a.nessus", title="Archived")
+    again = inbox / "again.nessus"
+    again.write_bytes(first.read_bytes())
+    sha = hashlib.sha256(first.read_bytes()).hexdigest()
+    refused = inbox / "page.nessus"
+    refused.write_text("<html><body>not a scan</body></html>")
+    result = CliRunner().invoke(main, ["import", "--archive", str(first), str(again), str(refused), "/dev/zero"])
+    assert result.exit_code == 1
+    archive_dir = tmp_path / "data" / "intake" / "archive"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "a.nessus: imported (nessus/nessus-v2) new=3 updated=0 reopened=0 unchanged=0 skipped=0"
+    assert lines[1] == f"    archived -> {archive_dir / f'{sha[:12]}__a.nessus'}"
+    assert lines[2].startswith("again.nessus: skipped (already imported on ")
+    assert lines[3] == f"    archived -> {archive_dir / f'{sha[:12]}__again.nessus'}"
+    assert lines[4].startswith("page.nessus: quarantined (unsupported format: ")
+    assert lines[5:] == ["zero: failed (not a regular file); the file was left where it is",
+                         "4 file(s): 2 imported or already present, 2 refused"]
+    assert sorted(p.name for p in archive_dir.iterdir()) == [f"{sha[:12]}__a.nessus", f"{sha[:12]}__again.nessus"]
+    assert list(inbox.iterdir()) == []

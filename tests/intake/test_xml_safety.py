@@ -103,3 +103,41 @@ def test_truncated_file_refused(tmp_path):
     with pytest.raises(ImportRefused, match="not well-formed XML") as exc:
         _consume(path)
     assert exc.value.line is not None
+
+
+def test_processing_instruction_in_the_dtd_cannot_hide_a_declaration(tmp_path):
+    # A "]>" inside a PI used to end the prolog check's view of the internal subset early,
+    # so the declarations after it reached the parser unseen.
+    path = _write(tmp_path, '<?xml version="1.0"?>\n<!DOCTYPE issues [ <?x ]><issues ?>\n'
+                  '<!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>\n<issues><issue><name>a &xxe; b</name></issue></issues>')
+    with pytest.raises(ImportRefused) as exc:
+        _consume(path)
+    assert exc.value.reason.startswith("external entity refused: <!ENTITY xxe ...>")
+    assert exc.value.line == 3
+
+
+@pytest.mark.parametrize(("doctype", "reason"), [
+    ('<!DOCTYPE a [ <!ENTITY e "x"> ]>', "entity declaration refused: <!ENTITY e ...>"),
+    ('<!DOCTYPE a [ <!ENTITY % p SYSTEM "http://127.0.0.1:9/x"> ]>', "external entity refused: <!ENTITY p ...>"),
+    ('<!DOCTYPE a SYSTEM "http://127.0.0.1:9/x.dtd">', "external DTD reference refused"),
+])
+def test_parser_side_wall_refuses_what_a_prolog_check_misses(tmp_path, monkeypatch, doctype, reason):
+    # Should the prolog scanner ever miss a construct, what lxml read as the DTD still refuses it.
+    from secportal_pipeline.intake import xml_safety
+
+    monkeypatch.setattr(xml_safety, "_check_doctype", lambda *args: None)
+    path = _write(tmp_path, f'<?xml version="1.0"?>\n{doctype}\n<a><b>text</b></a>')
+    with pytest.raises(ImportRefused) as exc:
+        _consume(path)
+    assert exc.value.reason.startswith(reason)
+
+
+def test_markup_inside_a_text_field_keeps_the_text_and_fetches_nothing(tmp_path):
+    from secportal_pipeline.intake.xml_safety import all_text
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CANARY-4711")
+    path = _write(tmp_path, '<?xml version="1.0"?>\n<a><name>before <xi:include xmlns:xi="http://www.w3.org/2001/XInclude" '
+                  f'href="{secret.as_uri()}" parse="text"/>after</name></a>')
+    texts = [all_text(elem) for ev, elem, _ in iterparse_safe(path) if ev == "end" and elem.tag == "name"]
+    assert texts == ["before after"]

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from secportal_pipeline.intake.service import import_file
-from secportal_pipeline.workspace.db import open_workspace
+from secportal_pipeline.workspace.db import WorkspaceError, open_workspace
 from secportal_pipeline.workspace.schema import activity_log
 from tests.intake.test_issue3_gaps import nessus_file
 
@@ -96,8 +96,11 @@ def test_an_upgrade_that_would_lose_output_changes_nothing(workspace_engine, tmp
     with workspace_engine.begin() as conn:  # a finding with output but no scan result to move it to
         conn.exec_driver_sql(f"INSERT INTO findings ({', '.join(names)}) "
                              f"SELECT {', '.join(copied)} FROM findings WHERE finding_id = 1")
-    with pytest.raises(RuntimeError, match=r"nothing changed: 1 finding\(s\) hold evidence but no scan result"):
+    with pytest.raises(WorkspaceError) as refused:
         _reopen(workspace_engine)
+    assert str(refused.value).startswith(
+        "workspace upgrade stopped, nothing changed: 1 finding(s) hold scanner output but have no scan result "
+        "to move it to (findings.evidence -> scan_results.evidence): finding_id 3. Copy that output out")
     assert "evidence" in _columns(workspace_engine, "findings")
     assert "evidence" not in _columns(workspace_engine, "scan_results")
     with workspace_engine.connect() as conn:
@@ -106,3 +109,76 @@ def test_an_upgrade_that_would_lose_output_changes_nothing(workspace_engine, tmp
                                         ("Certificate expiry 1", "seen second"),
                                         ("entered by hand", "seen second")]
 
+
+
+def _snapshot(engine: sa.Engine) -> dict[str, object]:
+    with engine.connect() as conn:
+        return {"findings": _columns(engine, "findings"), "scan_results": _columns(engine, "scan_results"),
+                "evidence": conn.exec_driver_sql("SELECT finding_id, evidence FROM findings ORDER BY 1").all(),
+                "results": _results(engine) if "evidence" in _columns(engine, "scan_results") else None}
+
+
+def test_output_already_on_a_scan_result_is_never_overwritten(workspace_engine, tmp_path):
+    # both columns present (an earlier version's column added back to a current workspace):
+    # an empty finding value moves nothing, an equal one changes nothing, a different one stops it all
+    _two_scans(workspace_engine, tmp_path)
+    with workspace_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE findings ADD COLUMN evidence TEXT DEFAULT '' NOT NULL")
+        conn.exec_driver_sql("UPDATE findings SET evidence = 'seen second' WHERE finding_id = 1")
+        conn.exec_driver_sql("UPDATE scan_results SET evidence = '' WHERE finding_id = 1 AND scan_id = 2")
+        conn.exec_driver_sql("UPDATE findings SET evidence = 'written elsewhere' WHERE finding_id = 2")
+    before = _snapshot(workspace_engine)
+    with pytest.raises(WorkspaceError, match=r"1 finding\(s\) hold scanner output that differs from what their "
+                                             r"latest scan result already holds .*finding_id 2\. "):
+        _reopen(workspace_engine)
+    assert _snapshot(workspace_engine) == before
+    with workspace_engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE findings SET evidence = '' WHERE finding_id = 2")
+    upgraded = _reopen(workspace_engine)
+    assert "evidence" not in _columns(upgraded, "findings")
+    assert _results(upgraded) == [
+        (1, "Certificate expiry 0", "seen first"), (1, "Certificate expiry 1", "seen first"),
+        (2, "Certificate expiry 0", "seen second"), (2, "Certificate expiry 1", "seen second"),
+    ]
+    upgraded.dispose()
+
+
+def test_sqlite_upgrade_failing_midway_leaves_the_earlier_layout_whole(tmp_path):
+    # DROP COLUMN fails on an indexed column after the new column was added and the output
+    # moved: all three steps are one transaction, so none of them stays
+    engine = open_workspace(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    _two_scans(engine, tmp_path)
+    _as_before(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_findings_evidence ON findings (evidence)")
+    before = _snapshot(engine)
+    with pytest.raises(WorkspaceError) as failed:
+        _reopen(engine)
+    assert str(failed.value).startswith(f"cannot open the workspace at sqlite:///{tmp_path / 'ws.sqlite'}: "
+                                        "error in index ix_findings_evidence after drop column")
+    assert str(failed.value).endswith("; nothing was changed")
+    assert _snapshot(engine) == before and before["results"] is None
+    engine.dispose()
+
+
+def test_cli_reports_a_refused_upgrade_in_one_line(env, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from secportal_pipeline.cli import main
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = open_workspace(url)
+    _two_scans(engine, tmp_path)
+    _as_before(engine)
+    with engine.begin() as conn:  # the scan results are gone: the output has nowhere to go
+        conn.exec_driver_sql("DELETE FROM scan_results")
+    monkeypatch.setenv("SECPORTAL_WORKSPACE_URL", url)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: workspace upgrade stopped, nothing changed: 2 finding(s) hold scanner output but have no scan "
+        "result to move it to (findings.evidence -> scan_results.evidence): finding_id 1, 2. Copy that output "
+        "out (SELECT finding_id, evidence FROM findings) and empty it, or give the findings a scan result, "
+        "then open the workspace again."]
+    assert "evidence" in _columns(engine, "findings")
+    engine.dispose()

@@ -1,0 +1,138 @@
+"""Hostile CSV input: odd encodings, truncation, ragged rows. Never a traceback, always a reason."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from secportal_pipeline.intake.errors import ImportRefused
+from secportal_pipeline.intake.parsers import open_scan
+from secportal_pipeline.intake.service import import_file
+from secportal_pipeline.workspace.db import open_workspace
+from secportal_pipeline.workspace.schema import findings
+
+HEADER = b"Host,Name,Severity,Port,Description\n"
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = open_workspace(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    yield engine
+    engine.dispose()
+
+
+def _scan(path):
+    meta, records = open_scan(path)
+    return meta, list(records)
+
+
+def _issues(meta):
+    return [(i.where, i.column, i.value, i.reason, i.skipped) for i in meta.issues]
+
+
+def test_byte_undefined_in_cp1252_is_read_as_latin1_with_a_note(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(HEADER + b"10.7.7.4,X,High,443,caf\xe9 bad \x81 byte\n")
+    meta, (r,) = _scan(path)
+    assert (r.asset_ref, r.title, r.description) == ("10.7.7.4", "X", "caf\u00e9 bad \x81 byte")
+    assert _issues(meta) == [("file", "", "", "neither UTF-8 nor Windows-1252 (byte 0x81 at offset 65 is "
+                                             "undefined in Windows-1252); decoded as Latin-1", False)]
+
+
+def test_late_undefined_byte_imports_into_workspace_instead_of_crashing(engine, tmp_path):
+    # The bad byte sits after many good rows: the encoding is decided before any row is yielded.
+    path = tmp_path / "late.csv"
+    rows = b"".join(b"10.7.7.%d,Finding %d,High,443,caf\xe9\n" % (i % 250, i) for i in range(2000))
+    path.write_bytes(HEADER + rows + b"10.7.8.1,Last,Low,22,bad \x8d byte\n")
+    summary = import_file(engine, path, quarantine_dir=tmp_path / "quarantine")
+    assert (summary.outcome, summary.new, summary.rows_skipped) == ("imported", 2001, 0)
+    assert [i["reason"] for i in summary.row_issues] == [
+        f"neither UTF-8 nor Windows-1252 (byte 0x8d at offset {len(HEADER + rows) + 25} is undefined "
+        "in Windows-1252); decoded as Latin-1"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one() == 2001
+
+
+def test_truncated_inside_quotes_is_refused_with_the_row_line(tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_bytes(HEADER + b'10.0.0.1,X,High,443,"two\nlines"\n10.0.0.2,Y,High,443,"this quoted description is cut')
+    meta, records = open_scan(path)
+    with pytest.raises(ImportRefused) as exc:
+        list(records)
+    assert exc.value.reason == ("truncated file: unterminated quoted field in row 2 (which starts at line 4); "
+                                "the file ends inside the quotes")
+    assert (exc.value.line, exc.value.format_guess, exc.value.source) == (4, "csv", str(path))
+
+
+def test_truncated_file_is_quarantined_and_nothing_imported(engine, tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_bytes(HEADER + b'10.0.0.1,X,High,443,ok\n10.0.0.2,Y,High,443,"cut')
+    summary = import_file(engine, path, quarantine_dir=tmp_path / "quarantine")
+    assert summary.outcome == "quarantined"
+    assert summary.reason == (f"{path}: line 3: truncated file: unterminated quoted field in row 2 "
+                              "(which starts at line 3); the file ends inside the quotes [format: csv]")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one() == 0
+
+
+def test_truncated_header_is_refused_not_a_traceback(tmp_path):
+    path = tmp_path / "head.csv"
+    path.write_bytes(b'Host,Name,"Severity')
+    with pytest.raises(ImportRefused) as exc:
+        _scan(path)
+    assert exc.value.reason.startswith("truncated file: unterminated quoted field in the header")
+    assert exc.value.line == 1
+
+
+def test_ragged_rows_are_row_issues(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(HEADER
+                     + b"10.0.0.1,Long,High,443,desc,shifted,x\n"   # cells beyond the header: skipped
+                     + b"10.0.0.2,Short,High\n"                     # short: kept, missing cells empty
+                     + b"10.0.0.3,Trailing,Low,22,ok,,\n"           # extra cells all empty: fine
+                     + b"10.0.0.4\n"                                # short and no title: skipped
+                     + b"10.0.0.5,Exact,Medium,80,ok\n")
+    meta, records = _scan(path)
+    assert [(r.record_id, r.title, r.port, r.description) for r in records] == [
+        ("2", "Short", None, ""), ("3", "Trailing", 22, "ok"), ("5", "Exact", 80, "ok")]
+    assert _issues(meta) == [
+        ("row 1 (line 2)", "", "shifted,x", "7 cells, header has 5; not imported", True),
+        ("row 2 (line 3)", "", "", "3 cells, header has 5; missing cells read as empty", False),
+        ("row 4 (line 5)", "", "", "1 cell, header has 5; missing cells read as empty", False),
+        ("row 4 (line 5)", "title", "", "row has no title; not imported", True),
+    ]
+
+
+def test_excel_unicode_text_utf16_tab_delimited_imports(engine, tmp_path):
+    path = tmp_path / "excel.txt"
+    text = ("Host\tName\tSeverity\tPort\tDescription\r\n"
+            "10.0.0.1\tCaf\u00e9 \u2019quoted\u2019\tHigh\t443\tline one\r\n"
+            "10.0.0.2\tSecond\tLow\t22\t\"multi\r\nline\"\r\n")
+    path.write_bytes(text.encode("utf-16"))  # BOM + native order, as Excel writes it
+    meta, records = _scan(path)
+    assert [(r.asset_ref, r.title, r.scanner_band, r.port, r.description) for r in records] == [
+        ("10.0.0.1", "Caf\u00e9 \u2019quoted\u2019", "high", 443, "line one"),
+        ("10.0.0.2", "Second", "low", 22, "multi\nline")]
+    assert meta.issues == [] and meta.unmapped_columns == []
+    path.write_bytes(text.encode("utf-16-be").join([b"\xfe\xff", b""]))
+    summary = import_file(engine, path)
+    assert (summary.outcome, summary.new) == ("imported", 2)
+
+
+def test_broken_utf16_is_refused_with_a_precise_reason(tmp_path):
+    path = tmp_path / "broken16.csv"
+    path.write_bytes("Host\tName\r\nh\tx\r\n".encode("utf-16-le").join([b"\xff\xfe", b"\x00\xd8"]))  # lone surrogate
+    with pytest.raises(ImportRefused) as exc:
+        _scan(path)
+    assert exc.value.reason == "UTF-16 text with an invalid sequence at byte offset 34: save it as UTF-8 CSV"
+
+
+def test_a_stray_quote_skips_its_row_and_the_rest_imports(tmp_path):
+    path = tmp_path / "quotes.csv"
+    path.write_bytes(HEADER + b'10.0.0.1,A,High,443,"quoted"tail\n10.0.0.2,B,Low,80,fine\n'
+                     b'10.0.0.3,C,Medium,22,"two\nlines"\n')
+    meta, records = _scan(path)
+    assert [(r.asset_ref, r.title, r.description) for r in records] == [("10.0.0.2", "B", "fine"),
+                                                                        ("10.0.0.3", "C", "two\nlines")]
+    assert _issues(meta) == [("row 1 (line 2)", "", "", "CSV syntax error: ',' expected after '\"'; not imported",
+                              True)]
