@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from ..config import ENV_HMAC_KEY, ENV_HMAC_KEY_FILE, REPO_ROOT, Settings
 from ..exports.secrets import generate_key_file
 from ..intake.folder import import_folder, scan_files
+from ..intake.service import irregular
 from ..workspace.db import open_workspace
 from ..workspace.schema import activity_log, findings, scan_executions, workspace_settings
 from .history import DEFAULT_FIRST_MONDAY, DEFAULT_WEEKS, play_history
@@ -123,8 +124,10 @@ def import_extra(settings: Settings, engine: sa.Engine, source: Path, echo: Call
     inbox.mkdir(parents=True, exist_ok=True)
     for path in scan_files([source]):
         relative = path.relative_to(source)
-        target = inbox / "__".join(relative.parts)
-        shutil.copyfile(path, target)
+        if (why := irregular(path)) is not None:
+            echo(f"  {relative}: {why}; not copied")
+            continue
+        shutil.copyfile(path, inbox / "__".join(relative.parts))
     summaries = import_folder(engine, inbox, archive_dir=settings.archive_dir, quarantine_dir=settings.quarantine_dir)
     for summary in summaries:
         echo("  " + summary.line())

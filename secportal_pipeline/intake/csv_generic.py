@@ -2,8 +2,8 @@
 
 Headers are trimmed and case-folded, then mapped through ALIASES, the one table of
 known column names. Bad cells and rows become RowIssues and never abort the file; only a
-header without a title and a host column, a header that does not parse, or a file cut
-inside a quoted field refuses it; a row that does not parse is listed and skipped.
+header without a title and a host column, or a file the strict CSV reader cannot split
+into rows (a stray quote, a file cut inside a quoted field) refuses it.
 """
 
 from __future__ import annotations
@@ -326,9 +326,7 @@ def parse_csv(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            if str(exc) == _CUT_INSIDE_QUOTES:
-                raise _truncated("the header", 1, path) from None
-            raise ImportRefused(f"CSV syntax error in the header: {exc}", "csv", line=1, source=str(path)) from None
+            raise _unreadable(exc, "the header", 1, path) from None
         if not header or not any(h.strip() for h in header):
             raise ImportRefused("CSV has no header row", "csv", line=1, source=str(path))
         hm = HeaderMap.build(header)
@@ -365,13 +363,7 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
         except StopIteration:
             break
         except csv.Error as exc:
-            if str(exc) == _CUT_INSIDE_QUOTES:
-                raise _truncated(f"row {n + 1}", start_line, path) from None
-            # a stray quote ('"ab"x'): the reader starts again on the next line; this row is listed
-            n += 1
-            meta.issues.append(RowIssue(f"row {n} (line {start_line})", "", "", f"CSV syntax error: {exc}; not imported",
-                                        True))
-            continue
+            raise _unreadable(exc, f"row {n + 1}", start_line, path) from None
         n += 1
         if not any(c.strip() for c in cells):
             meta.blank_rows += 1
@@ -403,12 +395,18 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
         yield pending
 
 
-_CUT_INSIDE_QUOTES = "unexpected end of data"  # what a strict reader raises at end of file inside quotes
-
-
-def _truncated(what: str, line: int, path: Path) -> ImportRefused:
-    return ImportRefused(f"truncated file: unterminated quoted field in {what} (which starts at line {line}); "
-                         "the file ends inside the quotes", "csv", line=line, source=str(path))
+def _unreadable(exc: csv.Error, what: str, line: int, path: Path) -> ImportRefused:
+    """A row the strict reader cannot split refuses the file: past a stray quote nobody can tell
+    where the next row starts (starting again at the next line would read a quoted multi-line
+    cell's lines, say plugin output holding a response body, as findings of their own)."""
+    if str(exc) == "unexpected end of data":  # end of file inside a quoted field
+        reason = f"truncated file: unterminated quoted field in {what} (which starts at line {line}); " \
+                 "the file ends inside the quotes"
+    elif str(exc).startswith("field larger than field limit"):
+        reason = f"a cell in {what} (which starts at line {line}) is larger than {csv.field_size_limit():,} characters"
+    else:
+        reason = f"CSV syntax error in {what} (which starts at line {line}): {exc}; rows after it cannot be trusted"
+    return ImportRefused(reason, "csv", line=line, source=str(path))
 
 
 def _note_times(row: _Row, meta: ScanMeta) -> None:

@@ -8,23 +8,25 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .service import FileSummary, import_file
+from .service import FileSummary, import_file, irregular
 
 IGNORED_NAMES = {".DS_Store", "PROVENANCE.md", "FORMAT_NOTES.md", "README.md"}
 
 
 def scan_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly, plus every file below named folders, in a stable order."""
+    """Files named directly, plus everything but folders below named folders (a FIFO or a
+    link there is listed too, so it is reported rather than passed over), in a stable order;
+    a path named twice is listed once."""
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.name not in IGNORED_NAMES
-                            and not p.name.startswith("."))
-        elif path.exists():
+        if path.is_dir() and not path.is_symlink():
+            found += sorted(p for p in path.rglob("*") if not (p.is_dir() and not p.is_symlink())
+                            and p.name not in IGNORED_NAMES and not p.name.startswith("."))
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
-    return found
+    return list(dict.fromkeys(found))
 
 
 def archive(path: Path, sha256: str, archive_dir: Path) -> Path:
@@ -39,6 +41,9 @@ def import_folder(engine: sa.Engine, inbox: Path, *, archive_dir: Path, quaranti
     """Import what is in ``inbox``; nothing stays behind, nothing is lost."""
     summaries = []
     for path in scan_files([inbox]):
+        if (why := irregular(path)) is not None:
+            summaries.append(FileSummary(str(path), "", "failed", reason=f"{why}; left where it is"))
+            continue
         summary = import_file(engine, path, quarantine_dir=quarantine_dir, **options)
         if summary.outcome in ("imported", "skipped"):
             archive(path, summary.sha256, archive_dir)

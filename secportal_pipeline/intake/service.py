@@ -32,7 +32,7 @@ class FileSummary:
 
     file: str
     sha256: str
-    outcome: str  # imported, skipped, quarantined
+    outcome: str  # imported, skipped, quarantined; failed: not read at all (import_folder)
     reason: str = ""
     tool: str = ""
     variant: str = ""
@@ -58,8 +58,8 @@ class FileSummary:
             if self.duplicates_merged:
                 text += f" merged_duplicates={self.duplicates_merged}"
             return text + (f" blank_rows={self.blank_rows}" if self.blank_rows else "")
-        if self.outcome == "skipped":
-            return f"{name}: skipped ({self.reason})"
+        if self.outcome in ("skipped", "failed"):
+            return f"{name}: {self.outcome} ({self.reason})"
         if not self.quarantined_to:
             return f"{name}: refused ({self.reason}); not quarantined, the file was left where it is"
         if self.original_left_in_place:
@@ -105,11 +105,19 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
+def irregular(path: Path) -> str | None:
+    """Why ``path`` is not a file the intake reads, or None. A device or FIFO would be read
+    forever (/dev/zero); a symbolic link would have the intake read, and quote in its refusal,
+    whatever it points at (a link dropped in the watched folder to /etc/shadow)."""
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return "a symbolic link: name the file it points to instead"
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
 def _regular_file(path: Path) -> None:
-    """Refuse what is not a regular file (a device, a FIFO) before reading a byte of it:
-    /dev/zero would be hashed forever."""
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    if (why := irregular(path)) is not None:
+        raise OSError(errno.EINVAL, why, str(path))
 
 
 def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Path) -> Path:

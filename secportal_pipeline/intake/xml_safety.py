@@ -94,7 +94,8 @@ def _scan_doctype(text: str, start: int) -> tuple[int, str, str]:
 
 def _scan(text: str) -> tuple[str | None, str | None, int]:
     """Walk the prolog; return (root name, doctype text, offset of the root start)."""
-    i = 1 if text.startswith("\ufeff") else 0
+    # a byte-order mark: UTF-8's three bytes (read as latin-1 here) or UTF-16's decoded one
+    i = 3 if text.startswith("\xef\xbb\xbf") else 1 if text.startswith("\ufeff") else 0
     doctype = None
     while True:
         while i < len(text) and text[i] in " \t\r\n":

@@ -18,6 +18,7 @@ from .resources import PipelineResource
 JOB_NAME = "intake_file"
 TAG_FILE = "secportal/intake_file"
 TAG_SHA256 = "secportal/sha256"
+TAG_OUTCOME = "secportal/intake_outcome"  # set when the run ends: imported, skipped or quarantined
 
 
 class IntakeFileConfig(dg.Config):
@@ -67,6 +68,8 @@ def import_scanner_file(context: dg.OpExecutionContext, config: IntakeFileConfig
         raise dg.Failure(f"{path.name}: content changed since the sensor saw it (sha256 {config.sha256[:12]}... "
                          f"now {sha256[:12]}...); nothing imported, the sensor requests a run for the new bytes")
     summary = import_file(pipeline.engine(), path, quarantine_dir=pipeline.quarantine_path)
+    # the sensor reads it: the same bytes dropped again after a refusal are refused again, not archived
+    context.instance.add_run_tags(context.run_id, {TAG_OUTCOME: summary.outcome})
     if summary.outcome == "quarantined":
         filed_to = summary.quarantined_to
         context.log.warning(summary.line())

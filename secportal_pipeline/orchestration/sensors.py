@@ -2,7 +2,8 @@
 
 A corrected re-export under the same name has other bytes, so another key and another
 run; the same bytes dropped again match a finished run and are filed to the archive
-without a second import. A run that failed (a refused file is quarantined, so a failure
+without a second import, unless that run refused them: then they get a run of their own
+(keyed by the refusing run), which quarantines them again beside the first report. A run that failed (a refused file is quarantined, so a failure
 is not the file's: a killed run, the database down) is retried under a new key, up to
 ``MAX_ATTEMPTS`` runs, then left for a person. Files still being written (modified in the last few seconds)
 wait for a later tick.
@@ -16,8 +17,8 @@ from pathlib import Path
 import dagster as dg
 
 from ..intake.folder import archive, scan_files
-from ..intake.service import file_sha256
-from .intake_job import JOB_NAME, TAG_FILE, TAG_SHA256
+from ..intake.service import file_sha256, irregular
+from .intake_job import JOB_NAME, TAG_FILE, TAG_OUTCOME, TAG_SHA256
 from .resources import PipelineResource
 
 SENSOR_NAME = "intake_folder_sensor"
@@ -47,8 +48,17 @@ def run_key(sha256: str, attempt: int) -> str:
     return sha256 if attempt == 1 else f"{sha256}#attempt-{attempt}"
 
 
+def _request(path: Path, name: str, sha256: str, key: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=key,
+        run_config=dg.RunConfig(ops={"import_scanner_file": {"config": {"path": str(path), "sha256": sha256}}}),
+        tags={TAG_FILE: name, TAG_SHA256: sha256},
+    )
+
+
 def _settled_files(inbox: Path, now: float) -> list[Path]:
-    return [p for p in scan_files([inbox]) if now - p.stat().st_mtime >= SETTLE_SECONDS]
+    # lstat: a link (even a dangling one) is judged as itself, and refused below
+    return [p for p in scan_files([inbox]) if now - p.lstat().st_mtime >= SETTLE_SECONDS]
 
 
 @dg.sensor(name=SENSOR_NAME, job_name=JOB_NAME, minimum_interval_seconds=30,
@@ -59,28 +69,33 @@ def intake_folder_sensor(context: dg.SensorEvaluationContext, pipeline: Pipeline
     if not inbox.is_dir():
         return dg.SkipReason(f"intake folder {inbox} does not exist yet")
     # cursor: relative name -> [size, mtime_ns, sha256], so an unchanged waiting file is not hashed every tick
+    # (or -> [why] for what is left unread, so it is reported once)
     known = json.loads(context.cursor) if context.cursor else {}
     seen: dict[str, list] = {}
     requests = []
     for path in _settled_files(inbox, time.time()):
-        name, stat = str(path.relative_to(inbox)), path.stat()
+        name, stat = str(path.relative_to(inbox)), path.lstat()
         cached = known.get(name)
+        if (why := irregular(path)) is not None:  # never read: a FIFO would block, a link leak its target
+            if cached != [why]:
+                context.log.warning(f"{name}: {why}; left in {inbox}, not imported")
+            seen[name] = [why]
+            continue
         sha256 = cached[2] if cached and cached[:2] == [stat.st_size, stat.st_mtime_ns] else file_sha256(path)
         earlier = _finished_run(context.instance, sha256)
-        if earlier is not None:
+        if earlier is not None and earlier.tags.get(TAG_OUTCOME) != "quarantined":
             moved = archive(path, sha256, pipeline.archive_path)
             context.log.info(f"{name}: same bytes as run {earlier.run_id} imported; filed to {moved} without a new run")
             continue
         seen[name] = [stat.st_size, stat.st_mtime_ns, sha256]
+        if earlier is not None:  # these bytes were refused before: refused again, beside the first report
+            requests.append(_request(path, name, sha256, f"{sha256}#refused-before-by-{earlier.run_id}"))
+            continue
         attempt = _failed_attempts(context.instance, sha256) + 1
         if attempt > MAX_ATTEMPTS:
             context.log.warning(f"{name}: {MAX_ATTEMPTS} intake runs failed for these bytes; left in {inbox} "
                                 "for a person to look at (re-execute the last run once the cause is fixed)")
             continue
-        requests.append(dg.RunRequest(
-            run_key=run_key(sha256, attempt),
-            run_config=dg.RunConfig(ops={"import_scanner_file": {"config": {"path": str(path), "sha256": sha256}}}),
-            tags={TAG_FILE: name, TAG_SHA256: sha256},
-        ))
+        requests.append(_request(path, name, sha256, run_key(sha256, attempt)))
     context.update_cursor(json.dumps(seen, sort_keys=True))
     return requests or dg.SkipReason(f"no new settled files in {inbox}")

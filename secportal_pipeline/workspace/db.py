@@ -104,15 +104,18 @@ class WorkspaceError(RuntimeError):
 _LATEST_RESULT = ("SELECT max(r.scan_id) FROM scan_results r WHERE r.finding_id = {finding}")
 
 
-def _stranded_evidence(conn: sa.Connection, has_result_evidence: bool) -> tuple[str, list[int]] | None:
+def _stranded_evidence(conn: sa.Connection, has_result_evidence: bool) -> tuple[str, list[int], str] | None:
     """Findings whose output the upgrade would lose: no scan result to take it, or a latest
-    result that already holds different output. None when every value has a place."""
+    result that already holds different output: (why, finding ids, what to do); None when every
+    value has a place."""
     orphans = conn.exec_driver_sql(
         "SELECT f.finding_id FROM findings f WHERE f.evidence <> '' "
         "AND NOT EXISTS (SELECT 1 FROM scan_results r WHERE r.finding_id = f.finding_id) "
         "ORDER BY f.finding_id").scalars().all()
     if orphans:
-        return "hold scanner output but have no scan result to move it to", list(orphans)
+        return ("hold scanner output but have no scan result to move it to", list(orphans),
+                "Copy that output out (SELECT finding_id, evidence FROM findings) and empty it, or give the "
+                "findings a scan result, then open the workspace again.")
     if not has_result_evidence:
         return None
     clashes = conn.exec_driver_sql(
@@ -121,7 +124,9 @@ def _stranded_evidence(conn: sa.Connection, has_result_evidence: bool) -> tuple[
         "WHERE f.evidence <> '' AND r.evidence <> '' AND r.evidence <> f.evidence "
         "ORDER BY f.finding_id").scalars().all()
     if clashes:
-        return "hold scanner output that differs from what their latest scan result already holds", list(clashes)
+        return ("hold scanner output that differs from what their latest scan result already holds", list(clashes),
+                "Compare the two (findings.evidence, and scan_results.evidence of the latest scan), keep the one "
+                "you want on the scan result, empty findings.evidence, then open the workspace again.")
     return None
 
 
@@ -143,13 +148,10 @@ def _move_evidence_to_scan_results(conn: sa.Connection) -> None:
     has_result_evidence = "evidence" in _columns(conn, "scan_results")
     stranded = _stranded_evidence(conn, has_result_evidence)
     if stranded:
-        why, ids = stranded
+        why, ids, todo = stranded
         shown = ", ".join(map(str, ids[:10])) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-        raise WorkspaceError(
-            f"workspace upgrade stopped, nothing changed: {len(ids)} finding(s) {why} "
-            f"(findings.evidence -> scan_results.evidence): finding_id {shown}. Copy that output out "
-            "(SELECT finding_id, evidence FROM findings) and empty it, or give the findings a scan result, "
-            "then open the workspace again.")
+        raise WorkspaceError(f"workspace upgrade stopped, nothing changed: {len(ids)} finding(s) {why} "
+                             f"(findings.evidence -> scan_results.evidence): finding_id {shown}. {todo}")
     if not has_result_evidence:
         conn.exec_driver_sql("ALTER TABLE scan_results ADD COLUMN evidence TEXT DEFAULT '' NOT NULL")
     conn.exec_driver_sql(

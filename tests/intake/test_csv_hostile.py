@@ -127,12 +127,20 @@ def test_broken_utf16_is_refused_with_a_precise_reason(tmp_path):
     assert exc.value.reason == "UTF-16 text with an invalid sequence at byte offset 34: save it as UTF-8 CSV"
 
 
-def test_a_stray_quote_skips_its_row_and_the_rest_imports(tmp_path):
+def test_a_stray_quote_refuses_the_file_rather_than_guess_where_rows_start(engine, tmp_path):
+    # Past the stray quote a reader that starts again on the next line would read the quoted
+    # plugin output's lines as rows: here a critical finding on a host nobody scanned.
     path = tmp_path / "quotes.csv"
-    path.write_bytes(HEADER + b'10.0.0.1,A,High,443,"quoted"tail\n10.0.0.2,B,Low,80,fine\n'
-                     b'10.0.0.3,C,Medium,22,"two\nlines"\n')
-    meta, records = _scan(path)
-    assert [(r.asset_ref, r.title, r.description) for r in records] == [("10.0.0.2", "B", "fine"),
-                                                                        ("10.0.0.3", "C", "two\nlines")]
-    assert _issues(meta) == [("row 1 (line 2)", "", "", "CSV syntax error: ',' expected after '\"'; not imported",
-                              True)]
+    path.write_bytes(b'Plugin ID,Risk,Host,Port,Name,Plugin Output\n'
+                     b'"1","High","c15.example","80","Title "quoted" by mistake","Output:\n'
+                     b'9,Critical,phantom.example,443,PHANTOM ROW,injected\nend"\n'
+                     b'"2","Low","c15.example","80","t2","ok"\n')
+    with pytest.raises(ImportRefused) as refused:
+        _scan(path)
+    assert refused.value.reason == ("CSV syntax error in row 1 (which starts at line 2): ',' expected after '\"'; "
+                                    "rows after it cannot be trusted")
+    assert refused.value.line == 2
+    summary = import_file(engine, path, quarantine_dir=tmp_path / "q")
+    assert summary.outcome == "quarantined"
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one() == 0

@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 from datetime import UTC, datetime
 
@@ -247,3 +248,21 @@ def test_cli_archive_moves_imported_and_present_files_and_reports_the_rest(env, 
                          "4 file(s): 2 imported or already present, 2 refused"]
     assert sorted(p.name for p in archive_dir.iterdir()) == [f"{sha[:12]}__a.nessus", f"{sha[:12]}__again.nessus"]
     assert list(inbox.iterdir()) == []
+
+
+def test_cli_reports_links_and_fifos_and_reads_a_path_named_twice_once(env, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:TOP-SECRET-CANARY\n")
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.csv")
+    (folder / "link.csv").symlink_to(secret)
+    scan = nessus_file(folder / "scan.nessus", title="Once")
+    result = CliRunner().invoke(main, ["import", str(folder), str(scan)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "link.csv: failed (a symbolic link: name the file it points to instead); the file was left where it is"
+    assert lines[1] == "pipe.csv: failed (not a regular file); the file was left where it is"
+    assert lines[2].startswith("scan.nessus: imported (nessus/nessus-v2) new=3 ")
+    assert lines[3:] == ["3 file(s): 1 imported or already present, 2 refused"]
+    assert "CANARY" not in result.output

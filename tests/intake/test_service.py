@@ -132,3 +132,18 @@ def test_every_shared_sample_imports(workspace_engine, samples, tmp_path):
     assert len(outcomes) == 36
     assert Counter(outcomes.values()) == {"imported": 36}
     assert _count(engine, findings) == 1446  # the same on both databases (files share findings)
+
+
+@pytest.mark.parametrize(("sample", "new"), [("burp/dradisburp__burp.xml", 4),
+                                              ("nessus/dradisnessus__example_v2.nessus", 68)])
+def test_xml_with_a_utf8_byte_order_mark_imports_like_without(tmp_path, samples, sample, new):
+    plain = open_workspace(f"sqlite:///{tmp_path / 'plain.sqlite'}")
+    with_bom = open_workspace(f"sqlite:///{tmp_path / 'bom.sqlite'}")
+    source = samples / sample
+    marked = tmp_path / source.name
+    marked.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+    expected, got = import_file(plain, source), import_file(with_bom, marked, quarantine_dir=tmp_path / "q")
+    assert got.outcome == "imported", got.reason
+    assert (got.tool, got.new, got.updated, got.row_issues) == (expected.tool, new, 0, expected.row_issues)
+    plain.dispose()
+    with_bom.dispose()

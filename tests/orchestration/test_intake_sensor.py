@@ -1,5 +1,6 @@
 """The watched intake folder: one run per new file keyed by sha256, archive, quarantine, metadata."""
 
+import json
 import os
 import time
 
@@ -10,7 +11,7 @@ from dagster._core.storage.tags import RUN_KEY_TAG
 
 from secportal_pipeline.intake.service import file_sha256
 from secportal_pipeline.orchestration.definitions import build_definitions
-from secportal_pipeline.orchestration.intake_job import TAG_FILE
+from secportal_pipeline.orchestration.intake_job import TAG_FILE, TAG_OUTCOME
 from secportal_pipeline.orchestration.sensors import SENSOR_NAME
 from secportal_pipeline.workspace.db import open_workspace
 from secportal_pipeline.workspace.schema import findings
@@ -133,6 +134,26 @@ def test_refused_file_is_quarantined_and_the_run_says_why(defs, inbox, settings)
     assert finding_count(settings) == 0
 
 
+def test_refused_bytes_dropped_again_are_refused_again_not_archived(defs, inbox, settings):
+    data = b'<?xml version="1.0"?>\n<!DOCTYPE a [ <!ENTITY e "x"> ]>\n<issues>&e;</issues>\n'
+    with dg.instance_for_test() as instance:
+        drop(inbox, "evil1.xml", data)
+        (first,) = tick(defs, instance)[0]
+        first_run = run(defs, instance, first)
+        assert first_run.success
+        assert instance.get_run_by_id(first_run.run_id).tags[TAG_OUTCOME] == "quarantined"
+        again = drop(inbox, "evil2.xml", data)
+        (second,) = tick(defs, instance)[0]
+        assert second.run_key == f"{first.run_key}#refused-before-by-{first_run.run_id}"
+        assert tick(defs, instance)[0][0].run_key == second.run_key  # stable until that run ends
+        second_run = run(defs, instance, second)
+        assert output_metadata(second_run)["outcome"] == "quarantined" and not again.exists()
+    sha = first.run_key
+    assert sorted(p.name for p in settings.quarantine_dir.iterdir()) == [
+        f"{sha[:12]}__evil1.xml", f"{sha[:12]}__evil1.xml.json", f"{sha[:12]}__evil2.xml", f"{sha[:12]}__evil2.xml.json"]
+    assert not settings.archive_dir.exists() or list(settings.archive_dir.iterdir()) == []
+
+
 def test_run_refuses_bytes_that_changed_since_the_sensor_saw_them(defs, inbox, samples, settings):
     path = drop(inbox, BURP, (samples / "burp" / BURP).read_bytes())
     with dg.instance_for_test() as instance:
@@ -190,3 +211,22 @@ def test_a_failed_run_is_retried_under_a_new_key_then_left_for_a_person(defs, in
         result = run(defs, instance, request)
         assert result.success and finding_count(settings) == 68  # 69 items, one reported twice
         assert not path.exists() and (settings.archive_dir / f"{sha[:12]}__scan.nessus").exists()
+
+
+def test_links_and_fifos_in_the_inbox_are_reported_once_and_never_read(defs, inbox, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CANARY-4711\n")
+    (inbox / "shadow.csv").symlink_to(secret)
+    (inbox / "dangling.xml").symlink_to(tmp_path / "gone.xml")
+    os.mkfifo(inbox / "pipe.nessus")
+    for name in ("shadow.csv", "dangling.xml", "pipe.nessus"):
+        then = time.time() - 60
+        os.utime(inbox / name, (then, then), follow_symlinks=False)
+    with dg.instance_for_test() as instance:
+        requests, cursor = tick(defs, instance)
+        assert requests == []
+        assert json.loads(cursor) == {"dangling.xml": ["a symbolic link: name the file it points to instead"],
+                                      "pipe.nessus": ["not a regular file"],
+                                      "shadow.csv": ["a symbolic link: name the file it points to instead"]}
+        assert tick(defs, instance, cursor=cursor) == ([], cursor)
+    assert sorted(p.name for p in inbox.iterdir()) == ["dangling.xml", "pipe.nessus", "shadow.csv"]

@@ -129,7 +129,7 @@ def test_output_already_on_a_scan_result_is_never_overwritten(workspace_engine, 
         conn.exec_driver_sql("UPDATE findings SET evidence = 'written elsewhere' WHERE finding_id = 2")
     before = _snapshot(workspace_engine)
     with pytest.raises(WorkspaceError, match=r"1 finding\(s\) hold scanner output that differs from what their "
-                                             r"latest scan result already holds .*finding_id 2\. "):
+                                             r"latest scan result already holds .*finding_id 2\. Compare the two "):
         _reopen(workspace_engine)
     assert _snapshot(workspace_engine) == before
     with workspace_engine.begin() as conn:
