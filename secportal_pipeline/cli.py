@@ -65,7 +65,7 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
     from .intake.folder import archive, scan_files
     from .intake.parse_process import ParserProcessFailed
     from .intake.progress import ProgressLine
-    from .intake.service import import_file
+    from .intake.service import FileSummary, import_file
     from .workspace.db import open_workspace
 
     settings = load_settings()
@@ -85,7 +85,7 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
                 quarantine_dir=settings.quarantine_dir if quarantine else None, progress=progress,
             )
         except OSError as error:  # unreadable file: say so, leave it, go on with the rest
-            click.echo(f"{path.name}: failed ({error.strerror or error}); the file was left where it is")
+            click.echo(FileSummary.unread(path, error).line())
             refused += 1
             continue
         except (ParserProcessFailed, sa.exc.DBAPIError) as error:  # not the file's fault: nothing imported

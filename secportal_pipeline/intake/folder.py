@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .service import FileSummary, import_file, irregular
+from .service import FileSummary, import_file
 
 IGNORED_NAMES = {".DS_Store", "PROVENANCE.md", "FORMAT_NOTES.md", "README.md"}
 
@@ -41,10 +41,11 @@ def import_folder(engine: sa.Engine, inbox: Path, *, archive_dir: Path, quaranti
     """Import what is in ``inbox``; nothing stays behind, nothing is lost."""
     summaries = []
     for path in scan_files([inbox]):
-        if (why := irregular(path)) is not None:
-            summaries.append(FileSummary(str(path), "", "failed", reason=f"{why}; left where it is"))
+        try:
+            summary = import_file(engine, path, quarantine_dir=quarantine_dir, **options)
+        except OSError as error:  # not read (a link, a FIFO, no permission): reported, left in place
+            summaries.append(FileSummary.unread(path, error))
             continue
-        summary = import_file(engine, path, quarantine_dir=quarantine_dir, **options)
         if summary.outcome in ("imported", "skipped"):
             archive(path, summary.sha256, archive_dir)
         summaries.append(summary)

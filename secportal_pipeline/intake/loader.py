@@ -1,9 +1,10 @@
 """Write one parsed scan file into the workspace in one transaction.
 
 A file becomes one scan execution per target it covers, a scan result per finding
-and module (holding what the scanner showed for it: plugin output, request/response), findings upserted by fingerprint (new -> open; seen again while
-resolved or verified -> reopened; otherwise last_seen_at moves), and the activity
-entries for all of it, under the intake's service account.
+and module (holding what the scanner showed for it: plugin output, request/response),
+findings upserted by fingerprint (new -> open; seen again while resolved or verified ->
+reopened; otherwise last_seen_at moves), and the activity entries for all of it, under
+the intake's service account.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class FileSummary:
 
     file: str
     sha256: str
-    outcome: str  # imported, skipped, quarantined; failed: not read at all (import_folder)
+    outcome: str  # imported, skipped, quarantined; failed: not read (see FileSummary.unread)
     reason: str = ""
     tool: str = ""
     variant: str = ""
@@ -58,13 +58,20 @@ class FileSummary:
             if self.duplicates_merged:
                 text += f" merged_duplicates={self.duplicates_merged}"
             return text + (f" blank_rows={self.blank_rows}" if self.blank_rows else "")
-        if self.outcome in ("skipped", "failed"):
-            return f"{name}: {self.outcome} ({self.reason})"
+        if self.outcome == "skipped":
+            return f"{name}: skipped ({self.reason})"
+        if self.outcome == "failed":
+            return f"{name}: failed ({self.reason}); the file was left where it is"
         if not self.quarantined_to:
             return f"{name}: refused ({self.reason}); not quarantined, the file was left where it is"
         if self.original_left_in_place:
             return f"{name}: quarantined ({self.reason}) -> {self.quarantined_to} (a copy: the original was left in place)"
         return f"{name}: quarantined ({self.reason}) -> {self.quarantined_to}"
+
+    @classmethod
+    def unread(cls, path: Path, error: OSError) -> FileSummary:
+        """A file import_file could not read (not there, no permission, a link, a FIFO)."""
+        return cls(str(path), "", "failed", reason=str(error.strerror or error))
 
     def details(self) -> list[str]:
         """One line per bad row or ignored column, for a person reading the summary."""
@@ -105,11 +112,12 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def irregular(path: Path) -> str | None:
-    """Why ``path`` is not a file the intake reads, or None. A device or FIFO would be read
-    forever (/dev/zero); a symbolic link would have the intake read, and quote in its refusal,
-    whatever it points at (a link dropped in the watched folder to /etc/shadow)."""
-    mode = path.lstat().st_mode
+def irregular(path: Path, mode: int | None = None) -> str | None:
+    """Why ``path`` is not a file the intake reads, or None (``mode``: its lstat mode, when
+    the caller has it). A device or FIFO would be read forever (/dev/zero); a symbolic link
+    would have the intake read, and quote in its refusal, whatever it points at (a link
+    dropped in the watched folder to /etc/shadow)."""
+    mode = path.lstat().st_mode if mode is None else mode
     if stat.S_ISLNK(mode):
         return "a symbolic link: name the file it points to instead"
     return None if stat.S_ISREG(mode) else "not a regular file"
@@ -120,11 +128,12 @@ def _regular_file(path: Path) -> None:
         raise OSError(errno.EINVAL, why, str(path))
 
 
-def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Path) -> Path:
+def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Path) -> tuple[Path, bool]:
     """Move a refused file aside with a JSON report beside it; never overwrite an earlier one.
 
     A file that cannot be moved (a read-only source folder) is copied instead and the
-    report says the original was left in place: nothing is lost either way.
+    report says the original was left in place: nothing is lost either way. Returns where
+    it went and whether that is a copy.
     """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     target = _free_name(quarantine_dir, f"{sha256[:12]}__{path.name}")
@@ -143,7 +152,7 @@ def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Pa
     tmp = report_path.with_name(report_path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(report_path)
-    return target
+    return target, "original_left_in_place" in report
 
 
 def _batch_progress(path: Path, meta: ScanMeta, report: Callable[[ImportProgress], None] | None):
@@ -212,6 +221,6 @@ def import_file(
     except ImportRefused as error:
         summary = FileSummary(str(path), sha256, "quarantined", reason=str(error), tool=error.format_guess)
         if quarantine_dir is not None:
-            summary.quarantined_to = str(quarantine(path, sha256, error, quarantine_dir))
-            summary.original_left_in_place = path.exists()
+            target, summary.original_left_in_place = quarantine(path, sha256, error, quarantine_dir)
+            summary.quarantined_to = str(target)
         return summary

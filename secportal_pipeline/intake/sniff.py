@@ -37,27 +37,18 @@ def sniff(path: str | Path) -> str:
 def _sniff(path: Path, head: bytes) -> str:
     if not head.strip():
         raise UnsupportedFormat("empty file" if not head else "file contains only whitespace")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _sniff_utf16(path, head)
-    text_start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text_start.startswith(b"<"):
-        return _sniff_xml(path)
-    if _is_binary(head):
-        hint = " (a Burp project file is binary: export the issues as XML instead)" if path.suffix.lower() == ".burp" else ""
-        raise UnsupportedFormat(f"binary content{hint}")
-    if text_start[:1] in (b"{", b"["):
-        raise UnsupportedFormat("JSON document")
-    return _sniff_csv(head.decode("utf-8-sig", errors="replace"))
-
-
-def _sniff_utf16(path: Path, head: bytes) -> str:
-    # A byte-order mark: UTF-16 XML, or Excel's "Unicode text" export (a tab-delimited CSV).
-    text = head[: len(head) - len(head) % 2].decode("utf-16", errors="replace")
-    start = text.lstrip(" \t\r\n")
+    # a UTF-16 byte-order mark: UTF-16 XML, or Excel's "Unicode text" export (a tab-delimited CSV)
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    text = (head[: len(head) - len(head) % 2].decode("utf-16", errors="replace") if utf16
+            else head.decode("utf-8-sig", errors="replace"))
+    start = text.lstrip(" \t\r\n\ufeff")
     if not start:
         raise UnsupportedFormat("file contains only whitespace")
     if start.startswith("<"):
         return _sniff_xml(path)
+    if not utf16 and _is_binary(head):
+        hint = " (a Burp project file is binary: export the issues as XML instead)" if path.suffix.lower() == ".burp" else ""
+        raise UnsupportedFormat(f"binary content{hint}")
     if start[0] in "{[":
         raise UnsupportedFormat("JSON document")
     return _sniff_csv(text)

@@ -3,14 +3,16 @@
 A corrected re-export under the same name has other bytes, so another key and another
 run; the same bytes dropped again match a finished run and are filed to the archive
 without a second import, unless that run refused them: then they get a run of their own
-(keyed by the refusing run), which quarantines them again beside the first report. A run that failed (a refused file is quarantined, so a failure
-is not the file's: a killed run, the database down) is retried under a new key, up to
-``MAX_ATTEMPTS`` runs, then left for a person. Files still being written (modified in the last few seconds)
-wait for a later tick.
+(keyed by the refusing run), which quarantines them again beside the first report. A run
+that failed (a refused file is quarantined, so a failure is not the file's: a killed run,
+the database down) is retried under a new key, up to ``MAX_ATTEMPTS`` runs, then left for
+a person. Files still being written (modified in the last few seconds) wait for a later
+tick; links and FIFOs are reported once and never read.
 """
 
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -56,9 +58,11 @@ def _request(path: Path, name: str, sha256: str, key: str) -> dg.RunRequest:
     )
 
 
-def _settled_files(inbox: Path, now: float) -> list[Path]:
-    # lstat: a link (even a dangling one) is judged as itself, and refused below
-    return [p for p in scan_files([inbox]) if now - p.lstat().st_mtime >= SETTLE_SECONDS]
+def _settled_files(inbox: Path, now: float) -> list[tuple[Path, os.stat_result]]:
+    """The inbox's entries not modified for SETTLE_SECONDS, with their lstat (a link, even a
+    dangling one, is judged as itself: the sensor refuses it below without reading it)."""
+    entries = ((p, p.lstat()) for p in scan_files([inbox]))
+    return [(p, st) for p, st in entries if now - st.st_mtime >= SETTLE_SECONDS]
 
 
 @dg.sensor(name=SENSOR_NAME, job_name=JOB_NAME, minimum_interval_seconds=30,
@@ -73,10 +77,10 @@ def intake_folder_sensor(context: dg.SensorEvaluationContext, pipeline: Pipeline
     known = json.loads(context.cursor) if context.cursor else {}
     seen: dict[str, list] = {}
     requests = []
-    for path in _settled_files(inbox, time.time()):
-        name, stat = str(path.relative_to(inbox)), path.lstat()
+    for path, stat in _settled_files(inbox, time.time()):
+        name = str(path.relative_to(inbox))
         cached = known.get(name)
-        if (why := irregular(path)) is not None:  # never read: a FIFO would block, a link leak its target
+        if (why := irregular(path, stat.st_mode)) is not None:  # never read: a FIFO would block, a link leak its target
             if cached != [why]:
                 context.log.warning(f"{name}: {why}; left in {inbox}, not imported")
             seen[name] = [why]

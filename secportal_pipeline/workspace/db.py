@@ -101,32 +101,35 @@ class WorkspaceError(RuntimeError):
     """The workspace cannot be opened or upgraded; what was there is unchanged."""
 
 
-_LATEST_RESULT = ("SELECT max(r.scan_id) FROM scan_results r WHERE r.finding_id = {finding}")
+_LATEST_RESULT = "SELECT max(r.scan_id) FROM scan_results r WHERE r.finding_id = {finding}"
+
+# What the upgrade would lose, each as (needs scan_results.evidence, the findings it finds, why, what to do).
+_STRANDED_EVIDENCE = (
+    (False,
+     "SELECT f.finding_id FROM findings f WHERE f.evidence <> '' "
+     "AND NOT EXISTS (SELECT 1 FROM scan_results r WHERE r.finding_id = f.finding_id) ORDER BY f.finding_id",
+     "hold scanner output but have no scan result to move it to",
+     "Copy that output out (SELECT finding_id, evidence FROM findings) and empty it, or give the "
+     "findings a scan result, then open the workspace again."),
+    (True,
+     "SELECT f.finding_id FROM findings f JOIN scan_results r ON r.finding_id = f.finding_id "
+     f"AND r.scan_id = ({_LATEST_RESULT.format(finding='f.finding_id')}) "
+     "WHERE f.evidence <> '' AND r.evidence <> '' AND r.evidence <> f.evidence ORDER BY f.finding_id",
+     "hold scanner output that differs from what their latest scan result already holds",
+     "Compare the two (findings.evidence, and scan_results.evidence of the latest scan), keep the one "
+     "you want on the scan result, empty findings.evidence, then open the workspace again."),
+)
 
 
 def _stranded_evidence(conn: sa.Connection, has_result_evidence: bool) -> tuple[str, list[int], str] | None:
-    """Findings whose output the upgrade would lose: no scan result to take it, or a latest
-    result that already holds different output: (why, finding ids, what to do); None when every
-    value has a place."""
-    orphans = conn.exec_driver_sql(
-        "SELECT f.finding_id FROM findings f WHERE f.evidence <> '' "
-        "AND NOT EXISTS (SELECT 1 FROM scan_results r WHERE r.finding_id = f.finding_id) "
-        "ORDER BY f.finding_id").scalars().all()
-    if orphans:
-        return ("hold scanner output but have no scan result to move it to", list(orphans),
-                "Copy that output out (SELECT finding_id, evidence FROM findings) and empty it, or give the "
-                "findings a scan result, then open the workspace again.")
-    if not has_result_evidence:
-        return None
-    clashes = conn.exec_driver_sql(
-        "SELECT f.finding_id FROM findings f JOIN scan_results r ON r.finding_id = f.finding_id "
-        f"AND r.scan_id = ({_LATEST_RESULT.format(finding='f.finding_id')}) "
-        "WHERE f.evidence <> '' AND r.evidence <> '' AND r.evidence <> f.evidence "
-        "ORDER BY f.finding_id").scalars().all()
-    if clashes:
-        return ("hold scanner output that differs from what their latest scan result already holds", list(clashes),
-                "Compare the two (findings.evidence, and scan_results.evidence of the latest scan), keep the one "
-                "you want on the scan result, empty findings.evidence, then open the workspace again.")
+    """Findings whose output the upgrade would lose, as (why, finding ids, what to do) for the
+    first check that finds any; None when every value has a place."""
+    for needs_result_column, query, why, todo in _STRANDED_EVIDENCE:
+        if needs_result_column and not has_result_evidence:
+            continue
+        ids = conn.exec_driver_sql(query).scalars().all()
+        if ids:
+            return why, list(ids), todo
     return None
 
 
