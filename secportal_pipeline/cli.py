@@ -65,16 +65,16 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
     from .intake.folder import archive, scan_files
     from .intake.parse_process import ParserProcessFailed
     from .intake.progress import ProgressLine
-    from .intake.service import FileSummary, import_file
+    from .intake.service import FileSummary, import_file, printable
     from .workspace.db import open_workspace
 
     settings = load_settings()
     engine = open_workspace(settings.workspace_url)
-    try:
-        files = scan_files(paths)
-    except FileNotFoundError as error:
-        raise click.ClickException(str(error)) from None
-    refused = 0
+    missing = [path for path in paths if not (path.exists() or path.is_symlink())]
+    for path in missing:  # said per path, like any file that fails; the others are still imported
+        click.echo(printable(f"{path}: failed (no such file or folder)"))
+    files = scan_files(path for path in paths if path not in missing)
+    refused = len(missing)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     progress = ProgressLine(sys.stderr) if show_progress else None
@@ -90,7 +90,7 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
             continue
         except (ParserProcessFailed, sa.exc.DBAPIError) as error:  # not the file's fault: nothing imported
             first, _, rest = str(error).partition("\n")
-            click.echo(f"{path.name}: failed ({first}); nothing was imported, the file was left where it is")
+            click.echo(printable(f"{path.name}: failed ({first}); nothing was imported, the file was left where it is"))
             if rest:
                 click.echo(rest, err=True)
             refused += 1
@@ -103,11 +103,12 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
             click.echo(f"    {line}")
         if archive_done and summary.outcome in ("imported", "skipped"):
             try:
-                click.echo(f"    archived -> {archive(path, summary.sha256, settings.archive_dir)}")
+                click.echo(printable(f"    archived -> {archive(path, summary.sha256, settings.archive_dir)}"))
             except OSError as error:  # imported all the same; the file stays where it is
                 click.echo(f"    not archived ({error.strerror or error}); the file was left where it is")
         refused += summary.outcome == "quarantined"
-    click.echo(f"{len(files)} file(s): {len(files) - refused} imported or already present, {refused} refused")
+    named = len(files) + len(missing)
+    click.echo(f"{named} file(s): {named - refused} imported or already present, {refused} refused")
     sys.exit(1 if refused else 0)
 
 

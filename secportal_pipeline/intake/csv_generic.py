@@ -120,23 +120,34 @@ def detect_variant(names: set[str]) -> str:
     return "generic"
 
 
-def _detect_encoding(path: Path) -> tuple[str, str]:
-    """(encoding, note for the user or ""): UTF-16 by its BOM, else UTF-8, else Windows-1252, else Latin-1."""
-    # Full passes (about 1 s per GB each) so a late undecodable byte cannot surface after records were
-    # yielded; Latin-1 defines every byte, so the last choice cannot fail.
+def _not_utf8_byte(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode error handler: each byte that is not UTF-8 read as Windows-1252, or as Latin-1
+    where Windows-1252 leaves it undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d): never fails."""
+    bad = error.object[error.start:error.end]
+    return "".join(bytes((b,)).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
+
+
+NOT_UTF8 = "secportal-not-utf8-byte"
+codecs.register_error(NOT_UTF8, _not_utf8_byte)
+
+
+def _detect_encoding(path: Path) -> tuple[str, str, str]:
+    """(encoding, errors handler, note for the user or ""): UTF-16 by its BOM, else UTF-8, each
+    byte that is not UTF-8 read as Windows-1252 (so one stray byte in a UTF-8 export does not
+    turn every accented character of the file into two)."""
+    # A full pass (about 1 s per GB) so a late undecodable byte cannot surface after records
+    # were yielded; with the handler, the decoding itself cannot fail.
     with open(path, "rb") as fh:
         if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel "Unicode text"
             if bad := _first_undecodable(path, "utf-16"):
                 raise ImportRefused(f"UTF-16 text with an invalid sequence at byte offset {bad[0]}: "
                                     "save it as UTF-8 CSV", "csv", source=str(path))
-            return "utf-16", ""
-    if not _first_undecodable(path, "utf-8"):
-        return "utf-8-sig", ""
-    if not (bad := _first_undecodable(path, "cp1252")):
-        return "cp1252", "not valid UTF-8; decoded as Windows-1252"
+            return "utf-16", "strict", ""
+    if not (bad := _first_undecodable(path, "utf-8")):
+        return "utf-8-sig", "strict", ""
     offset, byte = bad
-    return "latin-1", (f"neither UTF-8 nor Windows-1252 (byte 0x{byte:02x} at offset {offset} is undefined "
-                       "in Windows-1252); decoded as Latin-1")
+    return "utf-8-sig", NOT_UTF8, (f"not valid UTF-8 from byte offset {offset} (0x{byte:02x}) on; bytes that are "
+                                   "not UTF-8 read as Windows-1252 (Latin-1 where it has none)")
 
 
 def _first_undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
@@ -314,11 +325,11 @@ def _fold(a: ScanRecord, b: ScanRecord) -> ScanRecord:
 def parse_csv(path: str | Path, meta: ScanMeta) -> Iterator[ScanRecord]:
     """Stream records from a scanner CSV; fills meta (variant, blank rows, unmapped columns, issues)."""
     path = Path(path)
-    encoding, note = _detect_encoding(path)
+    encoding, errors, note = _detect_encoding(path)
     if note:
         meta.issues.append(RowIssue("file", "", "", note, False))
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))  # plugin output can be megabytes
-    with open(path, encoding=encoding, newline="") as fh:
+    with open(path, encoding=encoding, errors=errors, newline="") as fh:
         first_line = fh.readline()
         fh.seek(0)
         # strict: a file cut inside a quoted field raises instead of yielding the cut text as a value
@@ -356,11 +367,17 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
     pending: ScanRecord | None = None
     pending_key = None
     n = 0
+    last_short = None  # (row, line) of the last row, when it had fewer cells than the header
     while True:
         start_line = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
+            if last_short is not None and not _ends_with_newline(path):
+                raise ImportRefused(
+                    f"truncated file: the last row (row {last_short[0]}, line {last_short[1]}) has "
+                    f"{last_short[2]} of the header's {len(hm.names)} cells and the file ends in the middle "
+                    "of it, with no line break", "csv", line=last_short[1], source=str(path)) from None
             break
         except csv.Error as exc:
             raise _unreadable(exc, f"row {n + 1}", start_line, path) from None
@@ -368,6 +385,7 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
         if not any(c.strip() for c in cells):
             meta.blank_rows += 1
             continue
+        last_short = (n, start_line, len(cells)) if len(cells) < len(hm.names) else None
         row = _Row(cells, hm, f"row {n} (line {start_line})", meta.issues)
         if len(cells) != len(hm.names):
             shape = f"{len(cells)} cell{'s' * (len(cells) != 1)}, header has {len(hm.names)}"
@@ -393,6 +411,13 @@ def _rows(reader, hm: HeaderMap, meta: ScanMeta, severity_col: bool, fold: bool,
         pending, pending_key = rec, key
     if pending is not None:
         yield pending
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the file's last character is a line break (UTF-16 too: its last two bytes)."""
+    with open(path, "rb") as fh:
+        fh.seek(max(fh.seek(0, 2) - 2, 0))
+        return fh.read().endswith((b"\n", b"\r", b"\n\x00", b"\r\x00"))
 
 
 def _unreadable(exc: csv.Error, what: str, line: int, path: Path) -> ImportRefused:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import re
 import shutil
 import stat
 import time
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from ..workspace.accounts import INTAKE_HANDLE, ensure_service_accounts, user_id_for
 from ..workspace.activity import record_event, utcnow
-from ..workspace.schema import scan_executions
+from ..workspace.schema import activity_log, scan_executions
 from .errors import ImportRefused
 from .loader import ScanLoader, issue_dicts
 from .parse_process import open_scan_for_import
@@ -50,6 +51,10 @@ class FileSummary:
     original_left_in_place: bool = False  # quarantined as a copy: the source could not be moved
 
     def line(self) -> str:
+        """One line a terminal shows as it is (see printable)."""
+        return printable(self._line())
+
+    def _line(self) -> str:
         name = Path(self.file).name
         if self.outcome == "imported":
             text = (f"{name}: imported ({self.tool}{'/' + self.variant if self.variant else ''}) "
@@ -82,10 +87,19 @@ class FileSummary:
         ]
         if self.unmapped_columns:
             lines.append(f"unmapped columns (ignored): {', '.join(self.unmapped_columns)}")
-        return lines
+        return [printable(line) for line in lines]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN``: a file named to hold a line break
+    or a terminal escape cannot forge or hide lines of the import's output."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def file_sha256(path: Path) -> str:
@@ -97,14 +111,33 @@ def file_sha256(path: Path) -> str:
 
 
 def _already_imported(conn: sa.Connection, sha256: str) -> datetime | None:
-    return conn.execute(
-        sa.select(sa.func.min(scan_executions.c.imported_at)).where(scan_executions.c.file_sha256 == sha256)
-    ).scalar_one_or_none()
+    """When these bytes were first imported: by their scan executions, or, for a file that held
+    no findings (so no execution), by its ``import.completed`` entry (keyed by the sha256's
+    first 16 hex digits, as import_file writes it)."""
+    executions = sa.select(sa.func.min(scan_executions.c.imported_at)).where(
+        scan_executions.c.file_sha256 == sha256).scalar_subquery()
+    logged = sa.select(sa.func.min(activity_log.c.occurred_at)).where(
+        activity_log.c.entity_type == "import", activity_log.c.entity_id == _import_entity(sha256),
+        activity_log.c.action == "import.completed").scalar_subquery()
+    first = conn.execute(sa.select(executions, logged)).one()
+    return min((when for when in first if when is not None), default=None)
+
+
+def _import_entity(sha256: str) -> str:
+    return sha256[:16]
+
+
+_NAME_BYTES = 200  # room left in a 255-byte file name for ".NN" and ".json"
 
 
 def _free_name(folder: Path, name: str) -> Path:
     """``folder/name``, or ``name.2``, ``name.3``... when an earlier refusal holds it (the same
-    bytes refused again keep the first report, its path and its time)."""
+    bytes refused again keep the first report, its path and its time). A name too long for
+    that is shortened, its extension kept (the report holds the full original path)."""
+    if len(name.encode()) > _NAME_BYTES:
+        suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+        keep = name.encode()[: _NAME_BYTES - len(suffix.encode())].decode(errors="ignore")
+        name = keep + suffix
     target, n = folder / name, 1
     while target.exists() or target.with_name(target.name + ".json").exists():
         n += 1
@@ -211,7 +244,7 @@ def import_file(
             if not counts.scan_ids:
                 summary.reason = "the file holds no findings"
             record_event(
-                conn, actor_id=actor_id, entity_type="import", entity_id=sha256[:16], action="import.completed",
+                conn, actor_id=actor_id, entity_type="import", entity_id=_import_entity(sha256), action="import.completed",
                 occurred_at=now,
                 # the file's name, not the importing machine's path to it
                 metadata={**{k: v for k, v in summary.to_dict().items() if k not in {"outcome", "quarantined_to"}},

@@ -192,4 +192,5 @@ def test_windows_1252_file_is_read_with_a_note(tmp_path):
     path.write_bytes("Host,Name,Risk\nh,Caf\u00e9 finding,Low\n".encode("cp1252"))
     meta, (r,) = _parse(path)
     assert r.title == "Caf\u00e9 finding"
-    assert meta.issues[0].reason == "not valid UTF-8; decoded as Windows-1252"
+    assert meta.issues[0].reason == ("not valid UTF-8 from byte offset 20 (0xe9) on; bytes that are not UTF-8 "
+                                     "read as Windows-1252 (Latin-1 where it has none)")

@@ -35,8 +35,8 @@ def test_byte_undefined_in_cp1252_is_read_as_latin1_with_a_note(tmp_path):
     path.write_bytes(HEADER + b"10.7.7.4,X,High,443,caf\xe9 bad \x81 byte\n")
     meta, (r,) = _scan(path)
     assert (r.asset_ref, r.title, r.description) == ("10.7.7.4", "X", "caf\u00e9 bad \x81 byte")
-    assert _issues(meta) == [("file", "", "", "neither UTF-8 nor Windows-1252 (byte 0x81 at offset 65 is "
-                                             "undefined in Windows-1252); decoded as Latin-1", False)]
+    assert _issues(meta) == [("file", "", "", "not valid UTF-8 from byte offset 59 (0xe9) on; bytes that are "
+                                             "not UTF-8 read as Windows-1252 (Latin-1 where it has none)", False)]
 
 
 def test_late_undefined_byte_imports_into_workspace_instead_of_crashing(engine, tmp_path):
@@ -47,8 +47,8 @@ def test_late_undefined_byte_imports_into_workspace_instead_of_crashing(engine, 
     summary = import_file(engine, path, quarantine_dir=tmp_path / "quarantine")
     assert (summary.outcome, summary.new, summary.rows_skipped) == ("imported", 2001, 0)
     assert [i["reason"] for i in summary.row_issues] == [
-        f"neither UTF-8 nor Windows-1252 (byte 0x8d at offset {len(HEADER + rows) + 25} is undefined "
-        "in Windows-1252); decoded as Latin-1"]
+        f"not valid UTF-8 from byte offset {len(HEADER) + 31} (0xe9) on; bytes that are not UTF-8 read as "
+        "Windows-1252 (Latin-1 where it has none)"]
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one() == 2001
 
@@ -144,3 +144,32 @@ def test_a_stray_quote_refuses_the_file_rather_than_guess_where_rows_start(engin
     assert summary.outcome == "quarantined"
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one() == 0
+
+
+def test_a_file_cut_between_cells_of_its_last_row_is_refused(engine, tmp_path, samples):
+    # a real export cut mid-row outside any quotes: the last row is short and has no line break
+    source = (samples / "csv" / "dd__tenable_many_vuln.csv").read_bytes()
+    path = tmp_path / "cut.csv"
+    path.write_bytes(source[:29334])
+    with pytest.raises(ImportRefused) as refused:
+        _scan(path)
+    assert refused.value.reason == ("truncated file: the last row (row 8, line 262) has 36 of the header's 65 cells "
+                                    "and the file ends in the middle of it, with no line break")
+    assert import_file(engine, path, quarantine_dir=tmp_path / "q").outcome == "quarantined"
+    # the same short row ended by a line break is a row issue, not a cut file
+    ended = tmp_path / "ended.csv"
+    ended.write_bytes(HEADER + b"10.0.0.1,A,High\n")
+    meta, records = _scan(ended)
+    assert [r.title for r in records] == ["A"]
+    assert _issues(meta) == [("row 1 (line 2)", "", "", "3 cells, header has 5; missing cells read as empty", False)]
+
+
+def test_one_stray_byte_in_a_utf8_export_leaves_the_rest_utf8(tmp_path):
+    path = tmp_path / "mixed.csv"
+    row = "10.0.0.1,Caf\u00e9 cr\u00e8me,High,443,ok\n".encode()
+    path.write_bytes(HEADER + row * 3 + b"10.0.0.2,Late,Low,80,one \xe9 byte\n")
+    meta, records = _scan(path)
+    assert [r.title for r in records] == ["Caf\u00e9 cr\u00e8me"] * 3 + ["Late"]
+    assert records[3].description == "one \u00e9 byte"
+    assert _issues(meta)[0][3].startswith(
+        f"not valid UTF-8 from byte offset {len(HEADER) + 3 * len(row) + len(b'10.0.0.2,Late,Low,80,one ')} (0xe9) on")

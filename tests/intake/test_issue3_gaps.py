@@ -266,3 +266,35 @@ def test_cli_reports_links_and_fifos_and_reads_a_path_named_twice_once(env, tmp_
     assert lines[2].startswith("scan.nessus: imported (nessus/nessus-v2) new=3 ")
     assert lines[3:] == ["3 file(s): 1 imported or already present, 2 refused"]
     assert "CANARY" not in result.output
+
+
+def test_cli_names_a_missing_path_and_imports_the_rest(env, tmp_path):
+    scan = nessus_file(tmp_path / "ok.nessus", title="Still imported")
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "nope.nessus"), str(scan)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{tmp_path / 'nope.nessus'}: failed (no such file or folder)"
+    assert lines[1].startswith("ok.nessus: imported (nessus/nessus-v2) new=3 ")
+    assert lines[2:] == ["2 file(s): 1 imported or already present, 1 refused"]
+
+
+def test_a_file_name_cannot_forge_lines_of_the_output(env, tmp_path):
+    path = tmp_path / "evil\n2 file(s): 2 imported or already present, 0 refused\x1b[2K.xml"
+    path.write_text("<html><body>not a scan</body></html>")
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 1
+    first, last = result.stdout.splitlines()
+    assert first.startswith("evil\\x0a2 file(s): 2 imported or already present, 0 refused\\x1b[2K.xml: quarantined (")
+    assert last == "1 file(s): 0 imported or already present, 1 refused"
+
+
+def test_a_file_with_no_findings_is_imported_once(engine, tmp_path):
+    path = tmp_path / "header-only.csv"
+    path.write_text("Host,Name,Severity\n")
+    first = import_file(engine, path)
+    again = import_file(engine, path)
+    assert (first.outcome, first.reason) == ("imported", "the file holds no findings")
+    assert again.outcome == "skipped" and again.reason.startswith("already imported on ")
+    with engine.connect() as conn:
+        logged = conn.execute(sa.text("SELECT count(*) FROM activity_log WHERE action = 'import.completed'")).scalar()
+    assert logged == 1

@@ -65,3 +65,14 @@ def test_a_device_is_refused_before_a_byte_is_read(tmp_path):
         import_file(engine, Path("/dev/zero"), quarantine_dir=tmp_path / "q")
     assert (refused.value.errno, refused.value.strerror) == (errno.EINVAL, "not a regular file")
     assert not (tmp_path / "q").exists()
+
+
+def test_a_name_too_long_for_the_quarantine_is_shortened_keeping_its_extension(tmp_path):
+    engine = open_workspace(f"sqlite:///{tmp_path / 'ws.sqlite'}")
+    source = tmp_path / ("x" * 240 + ".nessus")
+    source.write_text("<html><body>not a scan</body></html>")
+    summary = import_file(engine, source, quarantine_dir=tmp_path / "q")
+    assert summary.outcome == "quarantined" and not source.exists()
+    target = Path(summary.quarantined_to)
+    assert target.name == f"{summary.sha256[:12]}__" + "x" * (200 - 14 - 7) + ".nessus"
+    assert json.loads(target.with_name(target.name + ".json").read_text())["file"] == str(source)
