@@ -65,7 +65,8 @@ def import_cmd(paths: tuple[Path, ...], engagement_id: int | None, source_pipeli
     from .intake.folder import archive, scan_files
     from .intake.parse_process import ParserProcessFailed
     from .intake.progress import ProgressLine
-    from .intake.service import FileSummary, import_file, printable
+    from .intake.errors import printable
+    from .intake.service import FileSummary, import_file
     from .workspace.db import open_workspace
 
     settings = load_settings()

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with control characters shown as ``\\xNN``: a file named to hold a
+    line break or a terminal escape cannot forge or hide lines of the import's output."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 class ImportRefused(Exception):
     """The whole file is refused; nothing from it may be imported."""
@@ -33,7 +43,7 @@ class ImportRefused(Exception):
             where.append(f"at {self.element_path}")
         prefix = f"{': '.join(where)}: " if where else ""
         guess = f" [format: {self.format_guess}]" if self.format_guess else ""
-        return f"{prefix}{self.reason}{guess}".replace("\n", " ")
+        return printable(f"{prefix}{self.reason}{guess}")
 
 
 class UnsupportedFormat(ImportRefused):
@@ -51,4 +61,4 @@ class UnsupportedFormat(ImportRefused):
             text += f" at line {self.line}"
         if self.source:
             text += f" in {self.source}"
-        return text
+        return printable(text)

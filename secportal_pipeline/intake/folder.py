@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .service import FileSummary, import_file
+from .service import FileSummary, filed_name, import_file
 
 IGNORED_NAMES = {".DS_Store", "PROVENANCE.md", "FORMAT_NOTES.md", "README.md"}
 
@@ -31,7 +31,7 @@ def scan_files(paths: Iterable[Path]) -> list[Path]:
 
 def archive(path: Path, sha256: str, archive_dir: Path) -> Path:
     archive_dir.mkdir(parents=True, exist_ok=True)
-    target = archive_dir / f"{sha256[:12]}__{path.name}"
+    target = archive_dir / filed_name(sha256, path.name)
     shutil.move(str(path), target)
     return target
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import re
 import shutil
 import stat
 import time
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from ..workspace.accounts import INTAKE_HANDLE, ensure_service_accounts, user_id_for
 from ..workspace.activity import record_event, utcnow
 from ..workspace.schema import activity_log, scan_executions
-from .errors import ImportRefused
+from .errors import ImportRefused, printable
 from .loader import ScanLoader, issue_dicts
 from .parse_process import open_scan_for_import
 from .progress import ImportProgress
@@ -81,8 +80,8 @@ class FileSummary:
     def details(self) -> list[str]:
         """One line per bad row or ignored column, for a person reading the summary."""
         lines = [
-            f"{i['where']}: {i['column'] or '(row)'}={i['value']!r}: {i['reason']} "
-            f"({'skipped' if i['skipped'] else 'kept'})"
+            f"{i['where']}: " + (f"{i['column'] or '(row)'}={i['value']!r}: " if i["column"] or i["value"] else "")
+            + f"{i['reason']} ({'skipped' if i['skipped'] else 'kept'})"
             for i in self.row_issues
         ]
         if self.unmapped_columns:
@@ -91,15 +90,6 @@ class FileSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters shown as ``\\xNN``: a file named to hold a line break
-    or a terminal escape cannot forge or hide lines of the import's output."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def file_sha256(path: Path) -> str:
@@ -130,14 +120,20 @@ def _import_entity(sha256: str) -> str:
 _NAME_BYTES = 200  # room left in a 255-byte file name for ".NN" and ".json"
 
 
+def filed_name(sha256: str, name: str) -> str:
+    """The name a file is kept under in the archive or the quarantine: its content's sha256
+    prefix and its own name, shortened (extension kept) when that would not fit the file
+    system; the quarantine report and the workspace keep the full original name."""
+    filed = f"{sha256[:12]}__{name}"
+    if len(filed.encode()) > _NAME_BYTES:
+        suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+        filed = filed.encode()[: _NAME_BYTES - len(suffix.encode())].decode(errors="ignore") + suffix
+    return filed
+
+
 def _free_name(folder: Path, name: str) -> Path:
     """``folder/name``, or ``name.2``, ``name.3``... when an earlier refusal holds it (the same
-    bytes refused again keep the first report, its path and its time). A name too long for
-    that is shortened, its extension kept (the report holds the full original path)."""
-    if len(name.encode()) > _NAME_BYTES:
-        suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
-        keep = name.encode()[: _NAME_BYTES - len(suffix.encode())].decode(errors="ignore")
-        name = keep + suffix
+    bytes refused again leave the first report as it was: its path and its time)."""
     target, n = folder / name, 1
     while target.exists() or target.with_name(target.name + ".json").exists():
         n += 1
@@ -169,7 +165,7 @@ def quarantine(path: Path, sha256: str, error: ImportRefused, quarantine_dir: Pa
     it went and whether that is a copy.
     """
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    target = _free_name(quarantine_dir, f"{sha256[:12]}__{path.name}")
+    target = _free_name(quarantine_dir, filed_name(sha256, path.name))
     report = {
         "file": str(path), "sha256": sha256, "format_guess": error.format_guess,
         "reason": error.reason, "line": error.line, "column": error.column,

@@ -298,3 +298,24 @@ def test_a_file_with_no_findings_is_imported_once(engine, tmp_path):
     with engine.connect() as conn:
         logged = conn.execute(sa.text("SELECT count(*) FROM activity_log WHERE action = 'import.completed'")).scalar()
     assert logged == 1
+
+
+def test_a_name_too_long_to_archive_is_shortened_like_the_quarantines(env, tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    scan = nessus_file(inbox / ("A" * 246 + ".nessus"), title="Long name")
+    sha = hashlib.sha256(scan.read_bytes()).hexdigest()
+    result = CliRunner().invoke(main, ["import", "--archive", str(scan)])
+    assert result.exit_code == 0, result.output
+    archived = tmp_path / "data" / "intake" / "archive" / (f"{sha[:12]}__" + "A" * (200 - 14 - 7) + ".nessus")
+    assert result.stdout.splitlines()[1] == f"    archived -> {archived}"
+    assert archived.read_bytes().startswith(b"<?xml") and not scan.exists()
+
+
+def test_a_line_break_in_a_refused_path_is_shown_not_obeyed(env, tmp_path):
+    path = tmp_path / "bad\nline.xml"
+    path.write_text("<html/>")
+    result = CliRunner().invoke(main, ["import", "--no-quarantine", str(path)])
+    (line, _) = result.stdout.splitlines()
+    assert line.startswith("bad\\x0aline.xml: refused (unsupported format: HTML document (root <html>)")
+    assert f"in {tmp_path}/bad\\x0aline.xml)" in line
